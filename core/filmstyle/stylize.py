@@ -1,0 +1,159 @@
+"""Per-frame stylization in the working space: the models, style blends and the strength rule.
+
+This module knows nothing about files or colour; it takes working-space pixels in [0, 1] and
+returns working-space pixels. Models are loaded lazily, once per :class:`FrameStylizer`.
+
+Strength semantics (the same number means the same thing on every frame, in every host):
+
+* ``0`` — the caller passes the source through untouched; the network does not run.
+* ``0 < s <= 1`` — a mix in the working space between the source and the full stylization:
+  ``out = src + s * (stylized - src)``. Linear in ``s`` for both models, so a keyed ramp fades
+  the look in evenly.
+* ``1 < s <= 2`` — arbitrary (image) styles only: the style vector is pushed past the style,
+  away from the content's own vector, ``v = v_content + s * (v_style - v_content)``, which
+  exaggerates the style's textures and palette. The 26 built-in looks stop at 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from filmstyle.errors import StyleError
+from filmstyle.styles import StyleRef
+
+if TYPE_CHECKING:
+    from filmstyle.models import ArbitraryStylizer, Cin26Stylizer
+
+__all__ = ["MAX_STRENGTH", "StyleWeight", "FrameStylizer", "blend_model"]
+
+#: Largest strength per model; see the module docstring.
+MAX_STRENGTH = {"cin26": 1.0, "arbitrary": 2.0}
+
+
+@dataclass(frozen=True)
+class StyleWeight:
+    """One style of a blend and its (not yet normalised) weight for the current frame."""
+
+    style: StyleRef
+    weight: float
+
+
+def blend_model(blend: Sequence[StyleWeight], *, field: str = "styles") -> str:
+    """The single model a blend runs on; styles of the two models cannot be mixed in one blend."""
+    models = {sw.style.model for sw in blend}
+    if not models:
+        raise StyleError(f"{field}: no style given")
+    if len(models) > 1:
+        raise StyleError(
+            f"{field}: cannot blend built-in looks with image styles in one blend "
+            "(built-ins run on the 26-style network, images on the arbitrary network)"
+        )
+    return models.pop()
+
+
+class FrameStylizer:
+    """Applies a style blend at a strength to working-space frames.
+
+    Args:
+        device: ``"cpu"`` or ``"cuda"``.
+        precision: ``"fp32"``, ``"fp16"`` (CUDA) or ``"bf16"``.
+        style_image_loader: turns a style image path into working-space pixels ``(H, W, 3)``
+            float32 in [0, 1] (the render layer supplies one that colour-manages the image the
+            same way as the plate).
+    """
+
+    def __init__(
+        self,
+        *,
+        device: str = "cpu",
+        precision: str = "fp32",
+        style_image_loader=None,
+    ) -> None:
+        self.device = device
+        self.precision = precision
+        self._load_style_image = style_image_loader
+        self._cin26: Cin26Stylizer | None = None
+        self._arbitrary: ArbitraryStylizer | None = None
+        self._vectors: dict[Path, np.ndarray] = {}
+
+    # -- models, loaded on first use -------------------------------------------------------
+    @property
+    def cin26(self) -> Cin26Stylizer:
+        if self._cin26 is None:
+            from filmstyle.models import Cin26Stylizer
+
+            self._cin26 = Cin26Stylizer(device=self.device, precision=self.precision)
+        return self._cin26
+
+    @property
+    def arbitrary(self) -> ArbitraryStylizer:
+        if self._arbitrary is None:
+            from filmstyle.models import ArbitraryStylizer
+
+            self._arbitrary = ArbitraryStylizer(device=self.device, precision=self.precision)
+        return self._arbitrary
+
+    def prepare(self, styles: Sequence[StyleRef]) -> None:
+        """Load the models these styles need and compute image-style vectors once per run."""
+        for style in styles:
+            if style.model == "cin26":
+                _ = self.cin26
+            else:
+                self.style_vector(style)
+
+    def style_vector(self, style: StyleRef) -> np.ndarray:
+        """The arbitrary network's 100-d vector for an image style, cached per path."""
+        assert style.path is not None
+        vector = self._vectors.get(style.path)
+        if vector is None:
+            if self._load_style_image is None:
+                raise StyleError(f"{style.path}: no loader for style images was configured")
+            pixels = self._load_style_image(style.path)
+            vector = self.arbitrary.style_vector(pixels)
+            self._vectors[style.path] = vector
+        return vector
+
+    # -- per frame -------------------------------------------------------------------------
+    def apply(self, working: np.ndarray, blend: Sequence[StyleWeight], strength: float) -> np.ndarray:
+        """Stylize one frame.
+
+        Args:
+            working: ``(H, W, 3)`` float32 working-space pixels, nominally [0, 1].
+            blend: styles with weights for this frame (normalised here; all of one model).
+            strength: see the module docstring; ``0`` is the caller's job (pass-through).
+
+        Returns:
+            ``(H, W, 3)`` float32 working-space pixels.
+        """
+        model = blend_model(blend)
+        limit = MAX_STRENGTH[model]
+        if not 0.0 < strength <= limit + 1e-9:
+            raise StyleError(f"strength: expected 0..{limit:g} for {model} styles, got {strength:g}")
+        weights = np.array([max(sw.weight, 0.0) for sw in blend], dtype=np.float64)
+        total = weights.sum()
+        if total <= 0:
+            raise StyleError("styles: every blend weight is 0 on this frame")
+        weights /= total
+        network_in = np.clip(working, 0.0, 1.0).astype(np.float32, copy=False)
+        if model == "cin26":
+            table = np.zeros(26, dtype=np.float32)
+            for sw, w in zip(blend, weights):
+                table[sw.style.index] += w
+            stylized = self.cin26(network_in, table)
+        else:
+            vector = sum(float(w) * self.style_vector(sw.style) for sw, w in zip(blend, weights))
+            vector = np.asarray(vector, dtype=np.float32)
+            if strength > 1.0:
+                own = self.arbitrary.style_vector(network_in)
+                vector = (own + strength * (vector - own)).astype(np.float32)
+                return self.arbitrary(network_in, vector)
+            stylized = self.arbitrary(network_in, vector)
+        if strength >= 1.0:
+            return stylized
+        # Mix against the unclipped source so highlights outside [0, 1] fade in, not jump.
+        return (working + np.float32(strength) * (stylized - working)).astype(np.float32, copy=False)
