@@ -18,7 +18,7 @@ __all__ = ["make_demo_shot", "run_demo"]
 DEMO_SIZE = (960, 540)
 
 
-def make_demo_shot(folder: Path, frames: int, *, first: int = 1001) -> str:
+def make_demo_shot(folder: Path, frames: int, *, first: int = 1001, size: tuple[int, int] = DEMO_SIZE) -> str:
     """Write ``frames`` half-float ACEScg EXRs ``plate.####.exr`` into ``folder``; return the pattern."""
     import OpenImageIO as oiio
 
@@ -31,7 +31,7 @@ def make_demo_shot(folder: Path, frames: int, *, first: int = 1001) -> str:
     # ColorTransform maps input -> working; here "working" is ACEScg, i.e. a plain conversion.
     linear = to_linear.to_working(np.ascontiguousarray(photo))
     h, w = linear.shape[:2]
-    width, height = DEMO_SIZE
+    width, height = size
     folder.mkdir(parents=True, exist_ok=True)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     for i in range(frames):
