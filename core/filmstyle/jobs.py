@@ -77,8 +77,8 @@ def _resolve(path: str, base: Path) -> str:
 def build_plan(job: Job) -> RenderPlan:
     """Validate a job against the file system and turn it into a render plan."""
     job.validate()
-    source = io.open_sequence(_resolve(job.input, job.base_dir), frames=job.frames)
-    output = io.output_sequence(_resolve(job.output, job.base_dir), source)
+    source = io.find_sequence(_resolve(job.input, job.base_dir), job.frames)
+    output = io.output_sequence(source, _resolve(job.output, job.base_dir))
     layers = [
         StyleLayer(
             resolve_style(entry.style, base_dir=job.base_dir, field=f"styles[{i}].style"),

@@ -164,14 +164,18 @@ class FramePipeline:
         if strength == 0.0:
             # Bit-identical pass-through: the network never sees the frame.
             return rgb
-        alpha = source.alpha
+        # Premultiplied sources are stylized un-premultiplied, so edges take the style's colour
+        # rather than a darkened one, and premultiplied again afterwards.
+        alpha = source.alpha if source.alpha is not None and source.alpha_associated else None
         straight = color.unpremultiply(rgb, alpha) if alpha is not None else rgb
         transform = self.transform_for(source)
         working = transform.to_working(np.array(straight, dtype=np.float32, order="C"))
         start = time.perf_counter()
-        styled = self.stylizer.apply(working, self.blend_at(frame), strength)
+        styled = self.stylizer.apply(
+            working, self.blend_at(frame), strength, ceiling=transform.network_ceiling
+        )
         self.network_seconds += time.perf_counter() - start
-        out = transform.from_working(np.ascontiguousarray(styled, dtype=np.float32))
+        out = transform.from_working(np.ascontiguousarray(styled, dtype=np.float32), inplace=True)
         if alpha is not None:
             out = color.premultiply(out, alpha)
             # Fully transparent pixels keep their source values (often 0, sometimes emission).

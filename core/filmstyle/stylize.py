@@ -119,13 +119,22 @@ class FrameStylizer:
         return vector
 
     # -- per frame -------------------------------------------------------------------------
-    def apply(self, working: np.ndarray, blend: Sequence[StyleWeight], strength: float) -> np.ndarray:
+    def apply(
+        self,
+        working: np.ndarray,
+        blend: Sequence[StyleWeight],
+        strength: float,
+        *,
+        ceiling: float | None = None,
+    ) -> np.ndarray:
         """Stylize one frame.
 
         Args:
             working: ``(H, W, 3)`` float32 working-space pixels, nominally [0, 1].
             blend: styles with weights for this frame (normalised here; all of one model).
             strength: see the module docstring; ``0`` is the caller's job (pass-through).
+            ceiling: highest code a stylized pixel may take (the working space's
+                ``network_ceiling``); applied before the mix so source highlights stay intact.
 
         Returns:
             ``(H, W, 3)`` float32 working-space pixels.
@@ -151,8 +160,9 @@ class FrameStylizer:
             if strength > 1.0:
                 own = self.arbitrary.style_vector(network_in)
                 vector = (own + strength * (vector - own)).astype(np.float32)
-                return self.arbitrary(network_in, vector)
             stylized = self.arbitrary(network_in, vector)
+        if ceiling is not None:
+            stylized = np.minimum(stylized, np.float32(ceiling))
         if strength >= 1.0:
             return stylized
         # Mix against the unclipped source so highlights outside [0, 1] fade in, not jump.

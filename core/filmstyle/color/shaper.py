@@ -12,20 +12,26 @@ So the working space is the sRGB curve applied after a smooth highlight shoulder
 * ``code = sRGB_OETF(r)`` (IEC 61966-2-1, extended linearly below zero).
 
 Landmarks (linear → code): 0.18 → 0.46, 1.0 → 0.88, 2.2 → 0.95, 10.9 → 0.99, 100 → 0.999.
-The round trip is exact to better than 1e-4 relative in float32 from −0.01 up to linear 100.
-Network outputs are decoded with the code clamped below 1 so no pixel decodes past
-:data:`MAX_DECODED` (linear 100).
+The round trip is exact to better than 1e-4 relative in float32 from −0.01 up to linear 100;
+brighter highlights keep distinct codes and come back within ~0.5 % up to linear 5000 (float32
+resolution near code 1), and every code below 1 decodes to a finite value.
+
+The network's own output is a different matter: its Sigmoid can reach 1.0, which this curve
+would read as an arbitrarily bright highlight. Stylized pixels are therefore capped at
+:data:`NETWORK_CEILING`, the code of linear :data:`MAX_STYLIZED` (100), before they are mixed
+with the source; the source's own highlights are never capped.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SHOULDER_START", "MAX_DECODED", "encode", "decode"]
+__all__ = ["SHOULDER_START", "MAX_STYLIZED", "NETWORK_CEILING", "HALF_MAX", "encode", "decode"]
 
 SHOULDER_START = 0.5
 _SHOULDER_SCALE = 1.0 - SHOULDER_START  # same slope (1) on both sides of the joint
-MAX_DECODED = 100.0
+MAX_STYLIZED = 100.0
+HALF_MAX = 65504.0
 
 
 def _srgb_encode(r: np.ndarray) -> np.ndarray:
@@ -37,8 +43,11 @@ def _srgb_decode(c: np.ndarray) -> np.ndarray:
 
 
 def encode(linear: np.ndarray) -> np.ndarray:
-    """Scene-linear Rec.709 ``(..., 3)`` float → display-like code, float32, < 1 for finite input."""
-    x = np.asarray(linear, dtype=np.float64)
+    """Scene-linear Rec.709 ``(..., 3)`` float → display-like code, float32, ≤ 1 for finite input.
+
+    Codes stay below 1 up to linear ~10⁶; float32 rounds anything brighter to exactly 1.
+    """
+    x = np.minimum(np.asarray(linear, dtype=np.float64), np.finfo(np.float64).max)
     u = np.maximum(x - SHOULDER_START, 0.0)
     shoulder = SHOULDER_START + _SHOULDER_SCALE * u / (u + _SHOULDER_SCALE)
     r = np.where(x > SHOULDER_START, shoulder, x)
@@ -46,12 +55,15 @@ def encode(linear: np.ndarray) -> np.ndarray:
 
 
 def decode(code: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`encode`; codes at or above the code of linear 100 decode to 100."""
-    c = np.minimum(np.asarray(code, dtype=np.float64), _CODE_OF_MAX)
-    r = _srgb_decode(c)
-    q = np.clip((r - SHOULDER_START) / _SHOULDER_SCALE, 0.0, None)
-    shoulder = SHOULDER_START + _SHOULDER_SCALE * q / np.maximum(1.0 - q, 1e-12)
-    return np.where(r > SHOULDER_START, shoulder, r).astype(np.float32)
+    """Inverse of :func:`encode`; codes at or above 1 decode to :data:`HALF_MAX` (the curve's infinity)."""
+    c = np.asarray(code, dtype=np.float64)
+    r = _srgb_decode(np.minimum(c, 1.0))
+    q = np.clip((r - SHOULDER_START) / _SHOULDER_SCALE, 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        shoulder = SHOULDER_START + _SHOULDER_SCALE * q / (1.0 - q)
+    linear = np.where(r > SHOULDER_START, np.minimum(shoulder, HALF_MAX), r)
+    return linear.astype(np.float32)
 
 
-_CODE_OF_MAX = float(encode(np.array(MAX_DECODED)))
+#: Highest code a stylized (network) pixel may take: the code of linear :data:`MAX_STYLIZED`.
+NETWORK_CEILING = float(encode(np.array(MAX_STYLIZED)))

@@ -49,9 +49,10 @@ class ColorTransform:
     working space: its codes 0…1 cover linear −0.0069…222.86, so the network's brightest output
     would decode to very hot highlights).
 
-    Every finite value — above 1.0 or negative — is carried and inverted (no clamp on the way
-    in). The network's Sigmoid output lies in ``[0, 1]``; through the display shaper that decodes
-    to linear Rec.709 ``[0, 100]``.
+    Every finite value — above 1.0 or negative — is carried into the working space (no clamp on
+    the way in). The network's Sigmoid output lies in ``[0, 1]``; through the display shaper that
+    reaches linear Rec.709 ``[0, 100]`` once capped at :attr:`network_ceiling`; the source's own
+    highlights keep their codes (exact to 1e-4 up to linear 100, ~0.5 % up to 5000).
 
     Args:
         config: the run's OCIO config (see :func:`load_config`).
@@ -107,6 +108,15 @@ class ColorTransform:
             ) from exc
 
     @property
+    def network_ceiling(self) -> float | None:
+        """Highest working-space code a stylized pixel may take, or None for no cap.
+
+        The display shaper reads code 1.0 as infinitely bright, so network output is capped at the
+        code of linear 100 (:data:`filmstyle.color.shaper.NETWORK_CEILING`).
+        """
+        return shaper.NETWORK_CEILING if self._shaped else None
+
+    @property
     def is_identity(self) -> bool:
         """True when the source already is the working space (both directions are no-ops)."""
         return self._identity
@@ -123,14 +133,16 @@ class ColorTransform:
                 array is converted to a new one. Always use the return value.
 
         Returns:
-            ``(H, W, 3)`` float32 in the working space (``[0, 1)`` for the display shaper for
-            every non-negative input; negatives give negative codes, kept).
+            ``(H, W, 3)`` float32 in the working space (``[0, 1]`` for the display shaper for
+            every non-negative input, below 1 up to linear ~10⁶; negatives give negative codes, kept).
         """
         out = self._apply(self._to, rgb, inplace)
-        return shaper.encode(out) if self._shaped else out
+        if self._shaped:
+            out[...] = shaper.encode(out)  # into ``out``, so ``inplace`` really overwrites ``rgb``
+        return out
 
     def from_working(self, rgb: np.ndarray, *, inplace: bool = False) -> np.ndarray:
-        """Working space → source colourspace; the exact inverse of :meth:`to_working`.
+        """Working space → source colourspace; the inverse of :meth:`to_working` (shaper: exact to 1e-4 up to linear 100).
 
         Args:
             rgb: ``(H, W, 3)`` float32 in the working space (e.g. the network output in ``[0, 1]``).
@@ -139,10 +151,11 @@ class ColorTransform:
         Returns:
             ``(H, W, 3)`` float32 in the source colourspace.
         """
-        if self._shaped:
-            rgb = shaper.decode(rgb)
-            inplace = True
-        return self._apply(self._from, rgb, inplace)
+        if not self._shaped:
+            return self._apply(self._from, rgb, inplace)
+        out = self._apply(None, rgb, inplace)  # shape check, and the copy unless in place
+        out[...] = shaper.decode(out)
+        return self._apply(self._from, out, True)
 
     def _apply(self, cpu: OCIO.CPUProcessor | None, rgb: np.ndarray, inplace: bool) -> np.ndarray:
         if rgb.ndim < 1 or rgb.shape[-1] != 3:

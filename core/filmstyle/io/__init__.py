@@ -1,0 +1,39 @@
+"""Frames and sequences in and out through OpenImageIO, with nothing lost.
+
+* :func:`find_sequence` / :func:`output_sequence` / :func:`parse_frame_range` – patterns
+  (``####``, ``%04d``, ``$F4``, ``@@@@``) and ranges (``1001-1100x2``, ``1001,1005``).
+* :func:`read_frame` – RGB (+ alpha) of one layer of one EXR part / DPX / TIFF / PNG / JPEG.
+* :func:`write_frame` – the source file again with only the RGB replaced, written atomically.
+* :func:`describe` – headers, parts, channels and metadata as JSON-able data.
+"""
+
+from __future__ import annotations
+
+from filmstyle.io._oiio import Window
+from filmstyle.io.frame import SourceFrame, read_frame, rgb_layer_names
+from filmstyle.io.inspect import describe
+from filmstyle.io.sequence import (
+    FrameSequence,
+    find_sequence,
+    output_sequence,
+    parse_frame_range,
+    split_pattern,
+)
+from filmstyle.io.write import BIT_DEPTHS, EXR_COMPRESSIONS, WriteOptions, write_frame
+
+__all__ = [
+    "Window",
+    "SourceFrame",
+    "read_frame",
+    "rgb_layer_names",
+    "describe",
+    "FrameSequence",
+    "find_sequence",
+    "output_sequence",
+    "parse_frame_range",
+    "split_pattern",
+    "WriteOptions",
+    "write_frame",
+    "BIT_DEPTHS",
+    "EXR_COMPRESSIONS",
+]

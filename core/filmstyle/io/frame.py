@@ -1,0 +1,237 @@
+"""Reading one frame: the chosen part and layer's RGB (+ alpha) and what is needed to write back.
+
+Only the colour the network will restyle is loaded into memory.  Everything else (other
+channels, layers, parts, header) stays on disk and is copied from the source file again by
+:func:`filmstyle.io.write.write_frame`, which is why :class:`SourceFrame` remembers the file's
+size and modification time: writing from a source that changed in between is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+
+from filmstyle.errors import InputError
+from filmstyle.io._oiio import (
+    Window,
+    alpha_channel,
+    condense,
+    dpx_endian,
+    open_input,
+    rgb_channels,
+    split_layers,
+    subimage_specs,
+)
+
+__all__ = ["SourceFrame", "read_frame", "rgb_layer_names", "colorspace_hint"]
+
+
+def rgb_layer_names(names: tuple[str, ...] | list[str]) -> list[str]:
+    """Layers with a complete RGB triplet; the main layer is ``""`` and comes first."""
+    return [layer for layer in split_layers(names) if rgb_channels(names, layer) is not None]
+
+
+def colorspace_hint(spec: oiio.ImageSpec, format_name: str) -> str | None:
+    """What the file says about its colour encoding, for choosing a default input space.
+
+    ``oiio:ColorSpace`` when present (OIIO derives it from EXR ``colorInteropID``, PNG sRGB
+    chunks, ...); for a DPX without it, the ``dpx:Transfer`` characteristic name
+    (e.g. ``"Printing density"``, ``"Logarithmic"``, ``"Linear"``); otherwise None.
+    """
+    cs = spec.get_string_attribute("oiio:ColorSpace", "")
+    if cs:
+        return cs
+    if format_name == "dpx":
+        transfer = spec.get_string_attribute("dpx:Transfer", "")
+        if transfer and transfer not in ("Undefined", "User defined"):
+            return transfer
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class SourceFrame:
+    """One decoded frame plus the facts needed to write a faithful copy of its file.
+
+    Arrays cover the DATA window of the chosen part:
+    ``rgb`` float32 ``(H, W, 3)``, values as stored (half/float unchanged; integer formats
+    normalised to 0..1, e.g. 10-bit code 1023 -> 1.0; colour premultiplied or straight exactly as
+    the file has it, see :attr:`alpha_associated`); ``alpha`` float32 ``(H, W)`` or None.
+    """
+
+    path: Path
+    format_name: str
+    part: int
+    part_name: str | None
+    part_count: int
+    layer: str | None
+    rgb_channels: tuple[str, str, str]
+    alpha_channel: str | None
+    rgb: np.ndarray = field(repr=False)
+    alpha: np.ndarray | None = field(repr=False)
+    spec: oiio.ImageSpec = field(repr=False)
+    colorspace_hint: str | None
+    endian: str | None = None
+    file_stamp: tuple[int, int] = field(default=(0, 0), repr=False)
+
+    def __post_init__(self) -> None:
+        h, w = self.spec.height, self.spec.width
+        if self.rgb.shape != (h, w, 3) or self.rgb.dtype != np.float32:
+            raise InputError(
+                f"{self.path}: rgb must be float32 ({h}, {w}, 3), got {self.rgb.dtype} {self.rgb.shape}"
+            )
+        if self.alpha is not None and (self.alpha.shape != (h, w) or self.alpha.dtype != np.float32):
+            raise InputError(f"{self.path}: alpha must be float32 ({h}, {w}), got {self.alpha.shape}")
+        names = tuple(self.spec.channelnames)
+        for ch in (*self.rgb_channels, *([self.alpha_channel] if self.alpha_channel else [])):
+            if ch not in names:
+                raise InputError(f"{self.path}: channel {ch!r} not in {', '.join(names)}")
+
+    @property
+    def width(self) -> int:
+        return self.spec.width
+
+    @property
+    def height(self) -> int:
+        return self.spec.height
+
+    @property
+    def data_window(self) -> Window:
+        """Where the pixels are (may be offset from, smaller or larger than the display)."""
+        s = self.spec
+        return Window(s.x, s.y, s.width, s.height)
+
+    @property
+    def display_window(self) -> Window:
+        """The intended frame (EXR displayWindow, DPX original size)."""
+        s = self.spec
+        return Window(s.full_x, s.full_y, s.full_width, s.full_height)
+
+    @property
+    def channel_names(self) -> tuple[str, ...]:
+        return tuple(self.spec.channelnames)
+
+    @property
+    def bits_per_sample(self) -> int:
+        """Stored bits of the RGB channels (10 for a 10-bit DPX, 16 for half)."""
+        bits = self.spec.get_int_attribute("oiio:BitsPerSample", 0)
+        if bits:
+            return bits
+        idx = self.channel_names.index(self.rgb_channels[0])
+        fmt = self.spec.channelformats[idx] if self.spec.channelformats else self.spec.format
+        return fmt.size() * 8
+
+    @property
+    def alpha_associated(self) -> bool:
+        """True when ``rgb`` is premultiplied by ``alpha`` (EXR, DPX); False for straight alpha
+        as PNG and most TIFFs store it.  Meaningless when ``alpha`` is None."""
+        return not self.spec.get_int_attribute("oiio:UnassociatedAlpha", 0)
+
+    @property
+    def rgb_indices(self) -> tuple[int, int, int]:
+        names = self.channel_names
+        return tuple(names.index(c) for c in self.rgb_channels)  # type: ignore[return-value]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def _part_label(spec: oiio.ImageSpec, index: int) -> str:
+    name = spec.get_string_attribute("oiio:subimagename", "")
+    return f"{index} ({name})" if name else str(index)
+
+
+def _choose_part(path: Path, specs: list[oiio.ImageSpec], part: int | str | None, layer: str | None) -> int:
+    valid = ", ".join(_part_label(s, i) for i, s in enumerate(specs))
+    if isinstance(part, bool):
+        raise InputError(f"{path}: part must be an index or a name, got {part!r}")
+    if isinstance(part, int):
+        if not 0 <= part < len(specs):
+            raise InputError(f"{path}: no part {part}, valid: {valid}")
+        return part
+    if isinstance(part, str):
+        for i, s in enumerate(specs):
+            if s.get_string_attribute("oiio:subimagename", "") == part:
+                return i
+        if part.isdigit() and int(part) < len(specs):
+            return int(part)
+        raise InputError(f"{path}: no part named {part!r}, valid: {valid}")
+    if layer:
+        # Multi-part files often keep each layer in its own part: use the first that has it,
+        # either as "layer.R" channels or as a part named after the layer.
+        for i, s in enumerate(specs):
+            if rgb_channels(tuple(s.channelnames), layer) is not None:
+                return i
+        for i, s in enumerate(specs):
+            if s.get_string_attribute("oiio:subimagename", "") == layer:
+                return i
+    return 0
+
+
+def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | None = None) -> SourceFrame:
+    """Read the RGB (and alpha) of one layer of one part of an image file.
+
+    ``part``: EXR part index or name (default: 0, or the first part holding ``layer``).
+    ``layer``: channel-name prefix, e.g. ``"diffuse"`` reads ``diffuse.R/G/B`` (or
+    ``diffuse.red/green/blue``) and ``diffuse.A`` if present; default the main ``R,G,B`` (+ ``A``).
+    Raises :class:`InputError` (one line, naming the file) for missing, truncated, corrupt or
+    deep files, an unknown part, or an unknown layer (listing the valid ones).
+    """
+    path = Path(path)
+    inp = open_input(path)
+    try:
+        stamp = _stamp(path)
+        specs = subimage_specs(inp)
+        if not specs:
+            raise InputError(f"{path}: no readable image: {condense(inp.geterror())}")
+        index = _choose_part(path, specs, part, layer)
+        spec = specs[index]
+        part_name = spec.get_string_attribute("oiio:subimagename", "") or None
+        if spec.deep:
+            raise InputError(f"{path}: part {_part_label(spec, index)} holds deep data, which is not supported")
+        names = tuple(spec.channelnames)
+        rgb_idx = rgb_channels(names, layer)
+        used_layer = layer or None
+        if rgb_idx is None and layer and part_name == layer:
+            rgb_idx, used_layer = rgb_channels(names, None), None
+        if rgb_idx is None:
+            valid = ", ".join(n or "(main)" for n in rgb_layer_names(names)) or "none"
+            what = f"layer {layer!r}" if layer else "R, G, B channels"
+            raise InputError(
+                f"{path}: part {_part_label(spec, index)} has no {what} "
+                f"(channels: {', '.join(names)}; RGB layers: {valid})"
+            )
+        a_idx = alpha_channel(names, used_layer)
+        wanted = [*rgb_idx, *([a_idx] if a_idx is not None else [])]
+        lo, hi = min(wanted), max(wanted) + 1
+        # One read of the channel span: EXR decodes whole chunks, so several reads cost more.
+        pixels = inp.read_image(index, 0, lo, hi, "float")
+        if pixels is None or inp.has_error:
+            raise InputError(f"{path}: cannot read pixels: {condense(inp.geterror(), 'read failed')}")
+        pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, hi - lo)
+        rgb = np.ascontiguousarray(pixels[..., [c - lo for c in rgb_idx]])
+        alpha = np.ascontiguousarray(pixels[..., a_idx - lo]) if a_idx is not None else None
+        fmt = inp.format_name()
+    finally:
+        inp.close()
+    return SourceFrame(
+        path=path,
+        format_name=fmt,
+        part=index,
+        part_name=part_name,
+        part_count=len(specs),
+        layer=used_layer,
+        rgb_channels=tuple(names[c] for c in rgb_idx),  # type: ignore[arg-type]
+        alpha_channel=names[a_idx] if a_idx is not None else None,
+        rgb=rgb,
+        alpha=alpha,
+        spec=spec,
+        colorspace_hint=colorspace_hint(spec, fmt),
+        endian=dpx_endian(path) if fmt == "dpx" else None,
+        file_stamp=stamp,
+    )

@@ -1,0 +1,209 @@
+"""Frame sequences: padding tokens, frame-range strings and discovery on disk.
+
+A pattern names one frame per number through a single padding token in the file name:
+
+* ``shot.####.exr`` – one ``#`` per digit (``#`` alone pads to 1)
+* ``shot.@@@@.exr`` – same, Shake/RV style
+* ``shot.%04d.exr`` / ``shot.%d.exr`` – printf style
+* ``shot.$F4.exr`` / ``shot.$F.exr`` – Houdini style
+
+A path without a token is a single file.  Frame numbers are formatted like printf ``%0Nd``
+(``-5`` with padding 4 is ``-005``); numbers wider than the padding simply use more digits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filmstyle.errors import InputError, OutputError
+
+__all__ = [
+    "FrameSequence",
+    "parse_frame_range",
+    "split_pattern",
+    "find_sequence",
+    "output_sequence",
+]
+
+# One alternative per token style; the first match in the *file name* wins.
+_TOKEN = re.compile(r"(#+)|(@+)|%(0?\d*)d|\$F(\d*)")
+_RANGE_ITEM = re.compile(r"^(-?\d+)(?:\s*-\s*(-?\d+)(?:\s*[x:]\s*(\d+))?)?$")
+_MAX_LISTED = 10
+
+
+def split_pattern(pattern: str | Path) -> tuple[Path, str, int, str] | None:
+    """Split a pattern into ``(directory, prefix, padding, suffix)`` or ``None`` for no token.
+
+    Only the file name is searched, so a ``#`` in a directory name is never a token.
+    """
+    p = Path(pattern)
+    m = _TOKEN.search(p.name)
+    if m is None:
+        return None
+    hashes, ats, printf, houdini = m.groups()
+    if hashes is not None:
+        pad = len(hashes)
+    elif ats is not None:
+        pad = len(ats)
+    else:
+        digits = printf if printf is not None else houdini
+        pad = int(digits) if digits else 1
+    return p.parent, p.name[: m.start()], max(pad, 1), p.name[m.end():]
+
+
+def _format_frame(frame: int, pad: int) -> str:
+    # printf semantics: the sign counts towards the width
+    return f"{frame:0{pad}d}"
+
+
+def parse_frame_range(text: str) -> tuple[int, ...]:
+    """Parse ``"1001-1100"``, ``"1001-1100x2"`` or ``"1001,1005,1010-1020"`` into sorted unique
+    frame numbers.  Raises :class:`InputError` naming the bad item."""
+    frames: set[int] = set()
+    items = [item.strip() for item in str(text).split(",")]
+    if not any(items):
+        raise InputError(f"frame range {text!r} is empty (expected e.g. 1001-1100, 1001-1100x2, 1001,1005)")
+    for item in items:
+        m = _RANGE_ITEM.match(item)
+        if m is None:
+            raise InputError(
+                f"frame range {text!r}: cannot parse {item!r} "
+                "(expected N, A-B, A-BxSTEP, comma separated)"
+            )
+        start = int(m.group(1))
+        end = int(m.group(2)) if m.group(2) is not None else start
+        step = int(m.group(3)) if m.group(3) is not None else 1
+        if end < start:
+            raise InputError(f"frame range {text!r}: {item!r} ends before it starts")
+        if step < 1:
+            raise InputError(f"frame range {text!r}: step in {item!r} must be >= 1, got {step}")
+        frames.update(range(start, end + 1, step))
+    return tuple(sorted(frames))
+
+
+@dataclass(frozen=True)
+class FrameSequence:
+    """A pattern and the frame numbers it covers.
+
+    ``pattern`` is the path as given (token included).  For a single file (no token) ``frames``
+    holds one number, taken from the last digit group of the name if any (else 1), and
+    :meth:`path` returns the file whatever frame is asked for.
+    """
+
+    pattern: str
+    frames: tuple[int, ...]
+    _parts: tuple[Path, str, int, str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", str(self.pattern))
+        object.__setattr__(self, "frames", tuple(int(f) for f in self.frames))
+        object.__setattr__(self, "_parts", split_pattern(self.pattern))
+        if not self.frames:
+            raise InputError(f"{self.pattern}: a sequence needs at least one frame")
+
+    @property
+    def is_single(self) -> bool:
+        """True when the pattern has no padding token (one file)."""
+        return self._parts is None
+
+    @property
+    def padding(self) -> int | None:
+        """Digits of the padding token, ``None`` for a single file."""
+        return None if self._parts is None else self._parts[2]
+
+    def path(self, frame: int) -> Path:
+        """The file for ``frame`` (the single file itself when there is no token)."""
+        if self._parts is None:
+            return Path(self.pattern)
+        directory, prefix, pad, suffix = self._parts
+        return directory / f"{prefix}{_format_frame(int(frame), pad)}{suffix}"
+
+    def paths(self) -> list[Path]:
+        """One path per frame, in frame order."""
+        return [self.path(f) for f in self.frames]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.frames)
+
+
+def _single_frame_number(name: str) -> int:
+    digits = re.findall(r"\d+", Path(name).stem)
+    return int(digits[-1]) if digits else 1
+
+
+def _discover(pattern: str, parts: tuple[Path, str, int, str]) -> tuple[int, ...]:
+    directory, prefix, pad, suffix = parts
+    rx = re.compile(re.escape(prefix) + r"(-?\d+)" + re.escape(suffix) + r"\Z")
+    frames = []
+    try:
+        entries = list(directory.iterdir())
+    except OSError as exc:
+        raise InputError(f"{pattern}: cannot list {directory}: {exc.strerror or exc}") from None
+    for entry in entries:
+        m = rx.match(entry.name)
+        # Require the exact formatting so that path(frame) gives back this very file
+        # (e.g. shot.####.exr must not pick up shot.01001.exr).
+        if m and _format_frame(int(m.group(1)), pad) == m.group(1) and entry.is_file():
+            frames.append(int(m.group(1)))
+    if not frames:
+        raise InputError(f"{pattern}: no frames found on disk in {directory}")
+    return tuple(sorted(set(frames)))
+
+
+def _listing(frames: list[int]) -> str:
+    shown = ", ".join(str(f) for f in frames[:_MAX_LISTED])
+    return shown + (", ..." if len(frames) > _MAX_LISTED else "")
+
+
+def find_sequence(
+    pattern: str | Path, frame_range: str | Iterable[int] | None = None
+) -> FrameSequence:
+    """Resolve a source pattern into an existing :class:`FrameSequence`.
+
+    Without ``frame_range`` the frames are discovered on disk (sorted).  With one, every frame
+    must exist, otherwise :class:`InputError` names the first missing file and lists the gaps,
+    e.g. ``"missing frame 1003: shot.1003.exr (3 of 100 frames missing: 1003, 1010, 1050)"``.
+    A pattern without a token is a single file, which must exist.
+    """
+    pattern = str(pattern)
+    parts = split_pattern(pattern)
+    if parts is None:
+        if not Path(pattern).is_file():
+            raise InputError(f"{pattern}: file not found")
+        return FrameSequence(pattern, (_single_frame_number(pattern),))
+    if frame_range is None:
+        frames = _discover(pattern, parts)
+    elif isinstance(frame_range, str):
+        frames = parse_frame_range(frame_range)
+    else:
+        frames = tuple(sorted({int(f) for f in frame_range}))
+    seq = FrameSequence(pattern, frames)
+    missing = [f for f in seq.frames if not seq.path(f).is_file()]
+    if missing:
+        first = missing[0]
+        raise InputError(
+            f"missing frame {first}: {seq.path(first).name} "
+            f"({len(missing)} of {len(seq.frames)} frames missing: {_listing(missing)})"
+        )
+    return seq
+
+
+def output_sequence(source: FrameSequence, pattern: str | Path) -> FrameSequence:
+    """Map ``source``'s frames onto an output ``pattern`` (any token style and padding).
+
+    A token-less output pattern is only valid for a one-frame source; otherwise every frame
+    would land in the same file, which is an :class:`OutputError`.
+    """
+    pattern = str(pattern)
+    if split_pattern(pattern) is None and len(source.frames) > 1:
+        raise OutputError(
+            f"output {pattern}: has no frame token but the source has {len(source.frames)} frames "
+            "(use e.g. name.####.exr, name.%04d.exr, name.$F4.exr)"
+        )
+    return FrameSequence(pattern, source.frames)

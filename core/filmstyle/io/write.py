@@ -1,0 +1,365 @@
+"""Writing a stylized frame back: identical to the source except the restyled RGB.
+
+Same format as the source (the default)
+    Every channel of the chosen part is re-read from the source as float32 and only the three
+    RGB columns are replaced; the file is then written with the source's spec, so per-channel
+    pixel types, data/display windows, compression, tiling and all header attributes carry
+    over.  float32 holds every half, float and <= 16-bit integer code exactly, so untouched
+    channels come back bit-identical (verified by the tests).  Other EXR parts are copied
+    natively with ``ImageOutput.copy_image``.  DPX keeps bit depth, endianness, packing and the
+    ``dpx:*`` header fields.
+
+    Known limits, all checked or documented rather than silent:
+
+    * 32-bit UINT channels in the *chosen* EXR part pass through float32 and are exact only up to
+      2**24; every UINT channel is compared with the source after writing and the write is
+      refused (:class:`OutputError`) if one would change.  UINT channels in other parts are exact.
+    * Lossy EXR codecs (DWAA/DWAB, B44/B44A) re-encode on write: channels such codecs treat
+      lossily (e.g. any half ``*.R/G/B`` under DWA) are not bit-identical afterwards; pass
+      ``WriteOptions(compression="piz")`` (or zip) for a lossless copy.
+    * OIIO cannot append a tiled part after a scanline part (or the reverse), so a multi-part file
+      mixing both is written with every part as scanlines (pixels still exact).
+
+Different format (output extension's format differs, e.g. EXR -> DPX/PNG/TIFF/JPEG)
+    Only RGB (+ alpha when the source layer has one and the format can store it) is written, at
+    that format's default depth (EXR half, DPX 10-bit, TIFF/PNG 16-bit, JPEG 8-bit) unless
+    ``WriteOptions.bit_depth`` says otherwise; generic attributes (timecode, colour space,
+    owner...) are kept, format-specific ones are dropped.  Integer formats clamp to 0..1.
+    Premultiplied colour written to a straight-alpha format (EXR -> PNG/TIFF) is un-premultiplied
+    by OIIO, as those formats expect; straight colour (PNG/TIFF source) is written unchanged.
+
+The write is atomic: a hidden temporary file in the destination directory, fsync, then
+``os.replace``; on any failure the temporary file is removed and an existing output is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+
+from filmstyle.errors import InputError, OutputError
+from filmstyle.io._oiio import channel_format, condense, format_for_path, open_input, subimage_specs
+from filmstyle.io.frame import SourceFrame
+
+__all__ = ["WriteOptions", "write_frame", "BIT_DEPTHS", "EXR_COMPRESSIONS"]
+
+#: Accepted ``WriteOptions.bit_depth`` values.
+BIT_DEPTHS = ("half", "float", 8, 10, 12, 16)
+#: EXR codecs OIIO can write (a DWA level may follow, e.g. ``"dwaa:45"``).
+EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
+
+# Depths each writable format accepts, and its default for a converted (cross-format) write.
+_FORMAT_DEPTHS: dict[str, tuple[object, ...]] = {
+    "openexr": ("half", "float"),
+    "dpx": (8, 10, 12, 16),
+    "tiff": (8, 16, "float"),  # OIIO widens half TIFF to float unless asked otherwise
+    "png": (8, 16),
+    "jpeg": (8,),
+}
+_DEFAULT_DEPTH: dict[str, object] = {"openexr": "half", "dpx": 10, "tiff": 16, "png": 16, "jpeg": 8}
+_NO_ALPHA = {"jpeg"}
+# Attribute prefixes that belong to one file format and must not leak into another.
+_FORMAT_PREFIXES = ("openexr:", "dpx:", "tiff:", "png:", "jpeg:", "exif:", "Exif:", "IPTC:", "XMP:",
+                    "ICCProfile", "photoshop:", "oiio:BitsPerSample", "oiio:Endian",
+                    "oiio:subimage", "oiio:RowsPerChunk", "compression", "Compression",
+                    "planarconfig", "oiio:UnassociatedAlpha")
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """Overrides for :func:`write_frame`; ``None`` keeps the source's choice.
+
+    ``bit_depth``: ``"half"``, ``"float"``, 8, 10, 12 or 16.  For EXR it applies to the
+    restyled RGB channels only (every other channel keeps its type); for single-type formats
+    (DPX, TIFF, PNG) to the whole image.  ``compression``: codec name as OIIO spells it
+    (EXR: ``piz``, ``zip``, ``dwaa:45``...; TIFF: ``lzw``, ``zip``...).
+    """
+
+    bit_depth: str | int | None = None
+    compression: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bit_depth is not None and (
+            isinstance(self.bit_depth, bool) or self.bit_depth not in BIT_DEPTHS
+        ):
+            raise OutputError(
+                f"bit_depth: expected one of {', '.join(map(str, BIT_DEPTHS))}, got {self.bit_depth!r}"
+            )
+        if self.compression is not None and (not isinstance(self.compression, str) or not self.compression.strip()):
+            raise OutputError(f"compression: expected a codec name, got {self.compression!r}")
+
+
+def _depth_type(depth: object) -> oiio.TypeDesc:
+    return oiio.TypeDesc({"half": "half", "float": "float", 8: "uint8"}.get(depth, "uint16"))  # type: ignore[arg-type]
+
+
+def _check_depth(fmt: str, depth: object, out_path: Path) -> None:
+    allowed = _FORMAT_DEPTHS.get(fmt)
+    if allowed is not None and depth not in allowed:
+        raise OutputError(
+            f"{out_path}: bit depth {depth!r} not possible for {fmt}, valid: {', '.join(map(str, allowed))}"
+        )
+
+
+def _check_compression(fmt: str, compression: str, out_path: Path) -> None:
+    if fmt == "openexr" and compression.split(":", 1)[0].lower() not in EXR_COMPRESSIONS:
+        raise OutputError(
+            f"{out_path}: unknown EXR compression {compression!r}, valid: {', '.join(EXR_COMPRESSIONS)}"
+        )
+
+
+def _check_rgb(source: SourceFrame, rgb: np.ndarray) -> np.ndarray:
+    arr = np.asarray(rgb)
+    want = (source.height, source.width, 3)
+    if arr.shape != want:
+        raise OutputError(f"{source.path.name}: stylized rgb has shape {arr.shape}, expected {want}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise OutputError(f"{source.path.name}: stylized rgb must be floating point, got {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_target(out_path: Path, source: SourceFrame, protect: Collection[Path | str]) -> None:
+    for p in (source.path, *map(Path, protect)):
+        if _same_file(out_path, Path(p)):
+            raise OutputError(f"{out_path}: refusing to overwrite a source file ({p})")
+    if out_path.exists() and not out_path.is_file():
+        raise OutputError(f"{out_path}: exists and is not a regular file")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _atomic(out_path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling path (same extension, so OIIO picks the format); on success
+    fsync it and move it over ``out_path``, on any failure delete it."""
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_path}: cannot create directory: {exc.strerror or exc}") from None
+    tmp = out_path.parent / f".{out_path.name}.tmp-{secrets.token_hex(4)}{out_path.suffix}"
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, out_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        # Make the rename itself durable; not every platform/filesystem allows a dir fsync.
+        _fsync(out_path.parent)
+    except OSError:
+        pass
+
+
+def _emit_pixels(out: oiio.ImageOutput, pixels: np.ndarray, tmp: Path) -> None:
+    """Write one part's pixels (H, W, C) float32; converted by OIIO to the spec's types."""
+    if not out.write_image(pixels):
+        raise OutputError(f"{tmp.name}: cannot write pixels: {condense(out.geterror())}")
+
+
+def _open_output(tmp: Path, specs: list[oiio.ImageSpec]) -> oiio.ImageOutput:
+    out = oiio.ImageOutput.create(str(tmp))
+    if out is None:
+        raise OutputError(f"{tmp.name}: no writer for this extension: {condense(oiio.geterror())}")
+    ok = out.open(str(tmp), specs) if len(specs) > 1 else out.open(str(tmp), specs[0])
+    if not ok:
+        raise OutputError(f"{tmp.name}: cannot open for writing: {condense(out.geterror())}")
+    return out
+
+
+@contextmanager
+def _closing(out: oiio.ImageOutput, tmp: Path) -> Iterator[None]:
+    """Always close ``out``; a failed close is an error only if nothing failed before it."""
+    try:
+        yield
+    except BaseException:
+        out.close()
+        raise
+    if not out.close():
+        raise OutputError(f"{tmp.name}: cannot finish file: {condense(out.geterror())}")
+
+
+def _same_format_specs(source: SourceFrame, specs: list[oiio.ImageSpec], opts: WriteOptions,
+                       out_path: Path) -> list[oiio.ImageSpec]:
+    fmt = source.format_name
+    spec = specs[source.part]
+    if opts.bit_depth is not None:
+        _check_depth(fmt, opts.bit_depth, out_path)
+        new = _depth_type(opts.bit_depth)
+        if fmt == "openexr":
+            formats = [channel_format(spec, c) for c in range(spec.nchannels)]
+            for c in source.rgb_indices:
+                formats[c] = new
+            spec.channelformats = tuple(formats)
+        else:
+            spec.set_format(new)
+            spec.channelformats = ()
+            bits = {"half": 16, "float": 32}.get(opts.bit_depth, opts.bit_depth)  # type: ignore[arg-type]
+            spec.attribute("oiio:BitsPerSample", int(bits))  # type: ignore[arg-type]
+    if opts.compression is not None:
+        _check_compression(fmt, opts.compression, out_path)
+        spec.attribute("compression", opts.compression)
+    if fmt == "dpx" and source.endian:
+        for s in specs:
+            s.attribute("oiio:Endian", source.endian)
+    if len(specs) > 1 and len({s.tile_width > 0 for s in specs}) > 1:
+        for s in specs:
+            s.tile_width = s.tile_height = 0
+            s.tile_depth = 1
+    return specs
+
+
+def _uint_channels(spec: oiio.ImageSpec) -> list[int]:
+    return [c for c in range(spec.nchannels) if channel_format(spec, c) == oiio.TypeDesc("uint")]
+
+
+def _verify_uint(source: SourceFrame, inp: oiio.ImageInput, tmp: Path, channels: list[int]) -> None:
+    check = oiio.ImageInput.open(str(tmp))
+    if check is None:
+        raise OutputError(f"{tmp.name}: cannot re-open for verification: {condense(oiio.geterror())}")
+    try:
+        for c in channels:
+            want = inp.read_image(source.part, 0, c, c + 1, "uint")
+            got = check.read_image(source.part, 0, c, c + 1, "uint")
+            if want is None or got is None or not np.array_equal(want, got):
+                raise OutputError(
+                    f"{source.path.name}: UINT channel {source.channel_names[c]!r} holds values above "
+                    "2**24 that OIIO's Python writer cannot keep exact; write refused"
+                )
+    finally:
+        check.close()
+
+
+def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: WriteOptions,
+                       out_path: Path) -> None:
+    inp = open_input(source.path)
+    try:
+        specs = subimage_specs(inp)
+        if len(specs) != source.part_count:
+            raise InputError(f"{source.path}: part count changed since it was read")
+        specs = _same_format_specs(source, specs, opts, out_path)
+        spec = specs[source.part]
+        pixels = inp.read_image(source.part, 0, 0, spec.nchannels, "float")
+        if pixels is None:
+            raise InputError(f"{source.path}: cannot re-read pixels: {condense(inp.geterror())}")
+        pixels = np.array(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+        pixels[..., list(source.rgb_indices)] = rgb
+        out = _open_output(tmp, specs)
+        with _closing(out, tmp):
+            for i, s in enumerate(specs):
+                if i > 0 and not out.open(str(tmp), s, "AppendSubimage"):
+                    raise OutputError(f"{tmp.name}: cannot add part {i}: {condense(out.geterror())}")
+                if i == source.part:
+                    _emit_pixels(out, pixels, tmp)
+                elif not inp.seek_subimage(i, 0) or not out.copy_image(inp):
+                    raise OutputError(
+                        f"{tmp.name}: cannot copy part {i}: {condense(out.geterror() or inp.geterror())}"
+                    )
+        # restyled channels change anyway; every other UINT channel must come back exact
+        uints = [c for c in _uint_channels(spec) if c not in source.rgb_indices]
+        if uints:
+            _verify_uint(source, inp, tmp, uints)
+    finally:
+        inp.close()
+
+
+def _converted_spec(source: SourceFrame, fmt: str, opts: WriteOptions, nch: int,
+                    out_path: Path) -> oiio.ImageSpec:
+    depth = opts.bit_depth if opts.bit_depth is not None else _DEFAULT_DEPTH.get(fmt, "float")
+    _check_depth(fmt, depth, out_path)
+    src = source.spec
+    spec = oiio.ImageSpec(src.width, src.height, nch, _depth_type(depth))
+    spec.channelnames = ("R", "G", "B", "A")[:nch]
+    if nch == 4:
+        spec.alpha_channel = 3
+    spec.x, spec.y = src.x, src.y
+    spec.full_x, spec.full_y, spec.full_width, spec.full_height = (
+        src.full_x, src.full_y, src.full_width, src.full_height)
+    if isinstance(depth, int) and depth not in (8, 16):
+        spec.attribute("oiio:BitsPerSample", depth)
+    for a in src.extra_attribs:
+        if not a.name.startswith(_FORMAT_PREFIXES):
+            spec.attribute(a.name, a.type, a.value)
+    if nch == 4 and not source.alpha_associated:
+        # straight colour stays straight: stops PNG/TIFF writers from un-premultiplying it
+        spec.attribute("oiio:UnassociatedAlpha", 1)
+    if opts.compression is not None:
+        _check_compression(fmt, opts.compression, out_path)
+        spec.attribute("compression", opts.compression)
+    return spec
+
+
+def _write_converted(source: SourceFrame, rgb: np.ndarray, tmp: Path, fmt: str, opts: WriteOptions,
+                     out_path: Path) -> None:
+    with_alpha = source.alpha is not None and fmt not in _NO_ALPHA
+    nch = 4 if with_alpha else 3
+    spec = _converted_spec(source, fmt, opts, nch, out_path)
+    pixels = np.empty((source.height, source.width, nch), np.float32)
+    pixels[..., :3] = rgb
+    if with_alpha:
+        pixels[..., 3] = source.alpha
+    out = _open_output(tmp, [spec])
+    with _closing(out, tmp):
+        _emit_pixels(out, pixels, tmp)
+
+
+def write_frame(
+    source: SourceFrame,
+    rgb: np.ndarray,
+    out_path: str | Path,
+    *,
+    options: WriteOptions | None = None,
+    protect: Collection[Path | str] = (),
+) -> Path:
+    """Write ``source``'s file to ``out_path`` with its RGB replaced by ``rgb``.
+
+    ``rgb``: float (H, W, 3) over the source's data window, in the same encoding as
+    ``source.rgb`` (integer formats: 0..1).  Returns the written path.  Same-format output keeps
+    everything else bit-exact; another format gets RGB(A) only (see the module docstring).
+    Raises :class:`OutputError` before touching the disk for a wrong shape/dtype, an unknown
+    extension, an impossible depth/codec, or when ``out_path`` is the source or any ``protect``
+    path; :class:`InputError` if the source changed on disk since :func:`read_frame`.
+    """
+    opts = options or WriteOptions()
+    out_path = Path(out_path)
+    rgb = _check_rgb(source, rgb)
+    _check_target(out_path, source, protect)
+    fmt = format_for_path(out_path)
+    if fmt is None:
+        raise OutputError(f"{out_path}: unknown image extension {out_path.suffix!r}")
+    same = fmt == source.format_name
+    if same:
+        try:
+            stamp = os.stat(source.path)
+        except OSError as exc:
+            raise InputError(f"{source.path}: source vanished before writing: {exc.strerror}") from None
+        if (stamp.st_size, stamp.st_mtime_ns) != source.file_stamp:
+            raise InputError(f"{source.path}: source changed on disk since it was read; read it again")
+    with _atomic(out_path) as tmp:
+        if same:
+            _write_same_format(source, rgb, tmp, opts, out_path)
+        else:
+            _write_converted(source, rgb, tmp, fmt, opts, out_path)
+    return out_path
