@@ -39,15 +39,18 @@ def contact_sheet(
     caption = 22
     rows = (len(tiles) + columns - 1) // columns
     sheet = np.full((rows * (tile_height + caption), columns * tile_width, 3), 0.08, np.float32)
-    for i, (tile, label) in enumerate(zip(tiles, labels)):
+    origins = []
+    for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
         y, x = r * (tile_height + caption), c * tile_width
         thumb = cv2.resize(np.clip(tile, 0, 1).astype(np.float32), (tile_width, tile_height), interpolation=cv2.INTER_AREA)
         sheet[y : y + tile_height, x : x + tile_width] = thumb
-        cv2.putText(sheet, label, (x + 6, y + tile_height + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0.92, 0.92, 0.92), 1, cv2.LINE_AA)
+        origins.append((x + 6, y + tile_height + 16))
+    pixels = (np.clip(sheet, 0, 1) * 255 + 0.5).astype(np.uint8)
+    for origin, label in zip(origins, labels):
+        cv2.putText(pixels, label, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pixels = (np.clip(sheet, 0, 1) * 255 + 0.5).astype(np.uint8)
     out = oiio.ImageOutput.create(str(path))
     if out is None or not out.open(str(path), oiio.ImageSpec(pixels.shape[1], pixels.shape[0], 3, "uint8")):
         raise OSError(f"{path}: cannot write contact sheet: {oiio.geterror()}")

@@ -38,6 +38,7 @@ def make_plate(
     seed: int = 0,
     origin: tuple[int, int] = (8, 4),
     highlight: float = 40.0,
+    compression: str = "piz",
 ) -> Path:
     """Half RGBA photo plate with float Z, half matte.R and a half diffuse.R/G/B layer.
 
@@ -65,7 +66,7 @@ def make_plate(
     spec.x, spec.y = origin
     spec.full_x, spec.full_y = 0, 0
     spec.full_width, spec.full_height = width + 16, height + 16
-    spec.attribute("compression", "dwaa")
+    spec.attribute("compression", compression)
     spec.attribute("smpte:TimeCode", oiio.TypeDesc("timecode"), (0x01000000 + seed, 0))
     spec.attribute("Copyright", "Example Pictures Ltd")
     spec.attribute("studio:shot", "sq010_sh020")

@@ -69,6 +69,18 @@ def test_exr_sequence_keeps_everything_but_rgb(plates, tmp_path):
         assert np.isfinite(dst_rgb).all()
 
 
+def test_lossy_source_is_written_lossless_so_aovs_stay_exact(tmp_path, caplog):
+    src = make_plate(tmp_path / "dwa.exr", compression="dwaa")
+    out = tmp_path / "dwa_styled.exr"
+    result = cli("stylize", src, out, "--style", "starry-blue")
+    assert result.exit_code == 0, result.output
+    assert spec_of(out).getattribute("compression") == "zip"
+    before, after = read_all_bits(src), read_all_bits(out)
+    for name in AOVS:
+        np.testing.assert_array_equal(after[name], before[name], err_msg=name)
+    assert any("dwaa is lossy" in r.getMessage() for r in caplog.records)
+
+
 def test_strength_zero_is_bit_identical(plates, tmp_path):
     out = tmp_path / "zero.####.exr"
     result = cli("stylize", plates / "shot.####.exr", out, "--style", "starry-blue", "--strength", "0")

@@ -14,9 +14,11 @@ Same format as the source (the default)
     * 32-bit UINT channels in the *chosen* EXR part pass through float32 and are exact only up to
       2**24; every UINT channel is compared with the source after writing and the write is
       refused (:class:`OutputError`) if one would change.  UINT channels in other parts are exact.
-    * Lossy EXR codecs (DWAA/DWAB, B44/B44A) re-encode on write: channels such codecs treat
-      lossily (e.g. any half ``*.R/G/B`` under DWA) are not bit-identical afterwards; pass
-      ``WriteOptions(compression="piz")`` (or zip) for a lossless copy.
+    * Lossy EXR codecs (DWAA/DWAB, B44/B44A) would re-encode every channel they treat lossily
+      (any half ``*.R/G/B``, e.g. ``matte.R`` or ``diffuse.G`` under DWA) on write, so by default
+      the rewritten part is written with lossless ZIP instead and a warning names the change;
+      untouched channels then stay bit-identical. Pass ``WriteOptions(compression="dwaa")``
+      explicitly to keep the lossy codec (and accept re-encoded AOVs).
     * OIIO cannot append a tiled part after a scanline part (or the reverse), so a multi-part file
       mixing both is written with every part as scanlines (pixels still exact).
 
@@ -34,6 +36,7 @@ The write is atomic: a hidden temporary file in the destination directory, fsync
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Collection, Iterator
@@ -48,12 +51,16 @@ from filmstyle.errors import InputError, OutputError
 from filmstyle.io._oiio import channel_format, condense, format_for_path, open_input, subimage_specs
 from filmstyle.io.frame import SourceFrame
 
-__all__ = ["WriteOptions", "write_frame", "BIT_DEPTHS", "EXR_COMPRESSIONS"]
+__all__ = ["WriteOptions", "write_frame", "BIT_DEPTHS", "EXR_COMPRESSIONS", "LOSSY_EXR_COMPRESSIONS"]
+
+_log = logging.getLogger("filmstyle.io")
 
 #: Accepted ``WriteOptions.bit_depth`` values.
 BIT_DEPTHS = ("half", "float", 8, 10, 12, 16)
 #: EXR codecs OIIO can write (a DWA level may follow, e.g. ``"dwaa:45"``).
 EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
+#: Codecs that would re-encode untouched half channels lossily (pxr24 only touches float).
+LOSSY_EXR_COMPRESSIONS = ("b44", "b44a", "dwaa", "dwab")
 
 # Depths each writable format accepts, and its default for a converted (cross-format) write.
 _FORMAT_DEPTHS: dict[str, tuple[object, ...]] = {
@@ -221,6 +228,13 @@ def _same_format_specs(source: SourceFrame, specs: list[oiio.ImageSpec], opts: W
     if opts.compression is not None:
         _check_compression(fmt, opts.compression, out_path)
         spec.attribute("compression", opts.compression)
+    elif fmt == "openexr":
+        codec = str(spec.getattribute("compression") or "").split(":", 1)[0].lower()
+        if codec in LOSSY_EXR_COMPRESSIONS:
+            _log.warning(
+                "%s: source compression %s is lossy; writing zip so untouched channels stay "
+                "bit-identical (pass a compression to override)", out_path.name, codec)
+            spec.attribute("compression", "zip")
     if fmt == "dpx" and source.endian:
         for s in specs:
             s.attribute("oiio:Endian", source.endian)
