@@ -1,65 +1,18 @@
-"""The ``filmstyle`` command line.
-
-Every command turns a :class:`~filmstyle.errors.FilmStyleError` into one line on stderr and exit
-status 1; usage errors exit 2 (typer's convention).
-"""
+"""Core commands: stylize, styles, info, colorspaces, demo, bench."""
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from filmstyle import __version__
-from filmstyle.errors import FilmStyleError
-
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="filmstyle",
-    help="Style transfer for film post-production: EXR/DPX in, colour-managed, full resolution, EXR/DPX out.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _reports_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except FilmStyleError as exc:
-            typer.echo(f"filmstyle: error: {exc}", err=True)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            typer.echo("filmstyle: interrupted; frames already written are complete", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"filmstyle {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Style transfer for film post-production."""
+from filmstyle.cli import app, render_with_progress, reports_errors
 
 
 @app.command()
-@_reports_errors
+@reports_errors
 def stylize(
     input: Annotated[str, typer.Argument(help="Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr.")],
     output: Annotated[str, typer.Argument(help="Output frame or sequence pattern (never a source frame).")],
@@ -109,44 +62,11 @@ def stylize(
         bit_depth=bit_depth,
         compression=compression,
     )
-    _render_with_progress(plan)
-
-
-def _render_with_progress(plan) -> None:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from filmstyle.render import render_sequence
-
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[last]}"),
-    )
-    with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task("stylize", total=len(plan.source.frames), rate="", last="")
-        written = {"n": 0, "seconds": 0.0}
-
-        def on_frame(result, done, total):
-            if result.status == "written":
-                written["n"] += 1
-                written["seconds"] += result.seconds
-            rate = f"{written['n'] / written['seconds']:.2f} fps" if written["seconds"] else ""
-            bar.update(task, completed=done, rate=rate, last=f"{result.status} {result.path.name}")
-
-        report = render_sequence(plan, progress=on_frame)
-    console.print(
-        f"{report.written} written, {report.skipped} skipped (existing; --overwrite to redo) "
-        f"in {report.seconds:.1f} s → {plan.output.pattern}"
-    )
+    render_with_progress(plan)
 
 
 @app.command()
-@_reports_errors
+@reports_errors
 def styles(
     sheet: Annotated[Optional[Path], typer.Option(help="Write a PNG contact sheet of every built-in look.")] = None,
     image: Annotated[Optional[Path], typer.Option(help="Picture to render the sheet from (default: a sample photograph).")] = None,
@@ -169,7 +89,7 @@ def styles(
 
 
 @app.command()
-@_reports_errors
+@reports_errors
 def info(
     file: Annotated[Path, typer.Argument(help="An image file (EXR, DPX, TIFF, PNG, JPEG...).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -200,7 +120,7 @@ def _format_description(description: dict, indent: str = "") -> str:
 
 
 @app.command()
-@_reports_errors
+@reports_errors
 def colorspaces(
     ocio: Annotated[Optional[str], typer.Option(help="OCIO config file or URI.")] = None,
 ) -> None:
@@ -214,7 +134,7 @@ def colorspaces(
 
 
 @app.command()
-@_reports_errors
+@reports_errors
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo shot, its stylized version and the contact sheet.")] = Path("demo_out"),
     frames: Annotated[int, typer.Option(help="Length of the demo shot in frames.")] = 12,
@@ -229,7 +149,7 @@ def demo(
 
 
 @app.command()
-@_reports_errors
+@reports_errors
 def bench(
     frames: Annotated[int, typer.Option(help="Frames per measured sequence.")] = 4,
     width: Annotated[int, typer.Option(help="Frame width.")] = 1920,
@@ -243,12 +163,3 @@ def bench(
     typer.echo(format_bench(figures))
     if out is not None:
         out.write_text(json.dumps(figures, indent=2))
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
