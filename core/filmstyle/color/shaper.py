@@ -34,36 +34,64 @@ MAX_STYLIZED = 100.0
 HALF_MAX = 65504.0
 
 
-def _srgb_encode(r: np.ndarray) -> np.ndarray:
-    return np.where(r <= 0.0031308, 12.92 * r, 1.055 * np.power(np.maximum(r, 0.0031308), 1 / 2.4) - 0.055)
+_TOE_LINEAR = 0.0031308
+_TOE_CODE = 0.04045
 
 
-def _srgb_decode(c: np.ndarray) -> np.ndarray:
-    return np.where(c <= 0.04045, c / 12.92, np.power((np.maximum(c, 0.04045) + 0.055) / 1.055, 2.4))
+def _shoulder_encode64(x: np.ndarray) -> np.ndarray:
+    u = x - SHOULDER_START
+    r = SHOULDER_START + _SHOULDER_SCALE * u / (u + _SHOULDER_SCALE)
+    return 1.055 * np.power(r, 1 / 2.4) - 0.055
+
+
+def _shoulder_decode64(c: np.ndarray) -> np.ndarray:
+    r = np.power((np.minimum(c, 1.0) + 0.055) / 1.055, 2.4)
+    q = np.clip((r - SHOULDER_START) / _SHOULDER_SCALE, 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        shoulder = SHOULDER_START + _SHOULDER_SCALE * q / (1.0 - q)
+    return np.minimum(shoulder, HALF_MAX)
 
 
 def encode(linear: np.ndarray) -> np.ndarray:
-    """Scene-linear Rec.709 ``(..., 3)`` float → display-like code, float32, ≤ 1 for finite input.
+    """Scene-linear Rec.709 ``(..., 3)`` float → display-like code, float32, < 1 for finite input.
 
-    Codes stay below 1 up to linear ~10⁶; float32 rounds anything brighter to exactly 1.
+    Below the shoulder float32 arithmetic is exact enough; the few highlight values above it are
+    computed in float64, where the code's last bits decide the round trip.
     """
-    x = np.minimum(np.asarray(linear, dtype=np.float64), np.finfo(np.float64).max)
-    u = np.maximum(x - SHOULDER_START, 0.0)
-    shoulder = SHOULDER_START + _SHOULDER_SCALE * u / (u + _SHOULDER_SCALE)
-    r = np.where(x > SHOULDER_START, shoulder, x)
-    return _srgb_encode(r).astype(np.float32)
+    x = np.asarray(linear, dtype=np.float32)
+    shape, x = x.shape, x.reshape(-1)
+    code = np.maximum(x, np.float32(_TOE_LINEAR))
+    np.power(code, np.float32(1 / 2.4), out=code)
+    code *= np.float32(1.055)
+    code -= np.float32(0.055)
+    toe = x <= _TOE_LINEAR
+    if toe.any():
+        code[toe] = x[toe] * np.float32(12.92)
+    high = x > SHOULDER_START
+    if high.any():
+        bright = np.minimum(x[high].astype(np.float64), np.finfo(np.float64).max)
+        code[high] = _shoulder_encode64(bright).astype(np.float32)
+    return code.reshape(shape)
 
 
 def decode(code: np.ndarray) -> np.ndarray:
     """Inverse of :func:`encode`; codes at or above 1 decode to :data:`HALF_MAX` (the curve's infinity)."""
-    c = np.asarray(code, dtype=np.float64)
-    r = _srgb_decode(np.minimum(c, 1.0))
-    q = np.clip((r - SHOULDER_START) / _SHOULDER_SCALE, 0.0, 1.0)
-    with np.errstate(divide="ignore"):
-        shoulder = SHOULDER_START + _SHOULDER_SCALE * q / (1.0 - q)
-    linear = np.where(r > SHOULDER_START, np.minimum(shoulder, HALF_MAX), r)
-    return linear.astype(np.float32)
+    c = np.asarray(code, dtype=np.float32)
+    shape, c = c.shape, c.reshape(-1)
+    linear = np.maximum(c, np.float32(_TOE_CODE))
+    linear += np.float32(0.055)
+    linear /= np.float32(1.055)
+    np.power(linear, np.float32(2.4), out=linear)
+    toe = c <= _TOE_CODE
+    if toe.any():
+        linear[toe] = c[toe] / np.float32(12.92)
+    high = c > _CODE_OF_SHOULDER
+    if high.any():
+        linear[high] = _shoulder_decode64(c[high].astype(np.float64)).astype(np.float32)
+    return linear.reshape(shape)
 
+
+_CODE_OF_SHOULDER = float(1.055 * SHOULDER_START ** (1 / 2.4) - 0.055)
 
 #: Highest code a stylized (network) pixel may take: the code of linear :data:`MAX_STYLIZED`.
 NETWORK_CEILING = float(encode(np.array(MAX_STYLIZED)))
