@@ -262,18 +262,18 @@ def test_exr_layer_stylize_leaves_main_rgb(tmp_path: Path) -> None:
     assert not np.array_equal(channel_bits(src, "diffuse.R"), channel_bits(out, "diffuse.R"))
 
 
-def test_exr_dwaa_keeps_codec_and_lossless_channels(tmp_path: Path) -> None:
+def test_exr_lossy_codec_defaults_to_lossless_zip(tmp_path: Path) -> None:
     src = make_exr_frame(tmp_path / "plate.exr", 32, 24, compression="dwaa")
     f = read_frame(src)
     out = write_frame(f, f.rgb, tmp_path / "o.exr")
-    assert _spec(out).get_string_attribute("compression") == "dwaa"
-    # DWA keeps alpha and float channels lossless; its RGB-named half channels are documented lossy
-    for name in ("A", "Z"):
-        np.testing.assert_array_equal(channel_bits(src, name), channel_bits(out, name))
-    out2 = write_frame(f, f.rgb, tmp_path / "o2.exr", options=WriteOptions(compression="zip"))
-    a, b = read_all_bits(src), read_all_bits(out2)
+    assert _spec(out).get_string_attribute("compression") == "zip"
+    a, b = read_all_bits(src), read_all_bits(out)
     assert all(np.array_equal(a[k], b[k]) for k in a)  # decoded pixels kept exactly under ZIP
-    assert _spec(out2).get_string_attribute("compression") == "zip"
+    # Asking for the lossy codec keeps it: DWA keeps alpha and float channels lossless.
+    out2 = write_frame(f, f.rgb, tmp_path / "o2.exr", options=WriteOptions(compression="dwaa"))
+    assert _spec(out2).get_string_attribute("compression") == "dwaa"
+    for name in ("A", "Z"):
+        np.testing.assert_array_equal(channel_bits(src, name), channel_bits(out2, name))
 
 
 def test_multipart_other_part_bit_exact(tmp_path: Path) -> None:

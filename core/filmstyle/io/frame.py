@@ -76,6 +76,8 @@ class SourceFrame:
     colorspace_hint: str | None
     endian: str | None = None
     file_stamp: tuple[int, int] = field(default=(0, 0), repr=False)
+    #: Every channel of the part, float32 ``(H, W, C)``, kept so writing needs no second decode.
+    pixels: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         h, w = self.spec.height, self.spec.width
@@ -207,15 +209,13 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
                 f"(channels: {', '.join(names)}; RGB layers: {valid})"
             )
         a_idx = alpha_channel(names, used_layer)
-        wanted = [*rgb_idx, *([a_idx] if a_idx is not None else [])]
-        lo, hi = min(wanted), max(wanted) + 1
-        # One read of the channel span: EXR decodes whole chunks, so several reads cost more.
-        pixels = inp.read_image(index, 0, lo, hi, "float")
+        # One read of every channel: EXR decodes whole chunks anyway, and the writer reuses them.
+        pixels = inp.read_image(index, 0, 0, spec.nchannels, "float")
         if pixels is None or inp.has_error:
             raise InputError(f"{path}: cannot read pixels: {condense(inp.geterror(), 'read failed')}")
-        pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, hi - lo)
-        rgb = np.ascontiguousarray(pixels[..., [c - lo for c in rgb_idx]])
-        alpha = np.ascontiguousarray(pixels[..., a_idx - lo]) if a_idx is not None else None
+        pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+        rgb = np.ascontiguousarray(pixels[..., list(rgb_idx)])
+        alpha = np.ascontiguousarray(pixels[..., a_idx]) if a_idx is not None else None
         fmt = inp.format_name()
     finally:
         inp.close()
@@ -234,4 +234,5 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
         colorspace_hint=colorspace_hint(spec, fmt),
         endian=dpx_endian(path) if fmt == "dpx" else None,
         file_stamp=stamp,
+        pixels=pixels,
     )

@@ -275,10 +275,13 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
             raise InputError(f"{source.path}: part count changed since it was read")
         specs = _same_format_specs(source, specs, opts, out_path)
         spec = specs[source.part]
-        pixels = inp.read_image(source.part, 0, 0, spec.nchannels, "float")
-        if pixels is None:
-            raise InputError(f"{source.path}: cannot re-read pixels: {condense(inp.geterror())}")
-        pixels = np.array(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+        if source.pixels is not None and source.pixels.shape == (spec.height, spec.width, spec.nchannels):
+            pixels = source.pixels.copy()
+        else:
+            pixels = inp.read_image(source.part, 0, 0, spec.nchannels, "float")
+            if pixels is None:
+                raise InputError(f"{source.path}: cannot re-read pixels: {condense(inp.geterror())}")
+            pixels = np.array(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
         pixels[..., list(source.rgb_indices)] = rgb
         out = _open_output(tmp, specs)
         with _closing(out, tmp):
