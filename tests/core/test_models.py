@@ -26,8 +26,8 @@ from filmstyle.models import weights as weights_mod
 from filmstyle.models.convert import CONVERTERS
 from filmstyle.models.graph import GraphView
 
-ort = pytest.importorskip("onnxruntime")
-cv2 = pytest.importorskip("cv2")
+import onnxruntime as ort  # noqa: E402
+import cv2  # noqa: E402
 
 
 # -- fixtures ------------------------------------------------------------------------------
