@@ -1,0 +1,218 @@
+"""The worker's HTTP interface (FastAPI) and :func:`serve`.
+
+Every request, ``/openapi.json`` included, needs ``Authorization: Bearer <token>`` (401 without);
+bodies over the size limit get 413; errors are ``{"detail": "<one line>"}``.
+
+=============================  =============================================================
+``GET  /health``               ``{status, version, pid, pending, models}``
+``GET  /styles``               built-in looks and the image types usable as styles
+``POST /jobs``                 a job (the YAML job model as JSON) → 202 ``{id, state, ...}``;
+                               422 invalid, 403 a path outside the allowed folders
+``GET  /jobs/{id}``            state, done/total frames, written, skipped, fps, error
+``POST /jobs/{id}/cancel``     stop after the current frame (a queued job never starts)
+``GET  /jobs/{id}/result``     output pattern and the frames written/skipped so far
+=============================  =============================================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from filmstyle import __version__
+from filmstyle.errors import FilmStyleError
+from filmstyle.server import discovery
+from filmstyle.server.discovery import PathPolicy
+from filmstyle.server.queue import JobQueue, job_paths, parse_job
+
+__all__ = ["WorkerSettings", "create_app", "serve", "MAX_BODY_BYTES"]
+
+log = logging.getLogger("filmstyle.server")
+MAX_BODY_BYTES = 1 << 20  # a job with per-frame keys for a few thousand frames fits easily
+
+
+@dataclass
+class WorkerSettings:
+    token: str = field(default_factory=discovery.new_token)
+    allow_paths: list[Path] = field(default_factory=list)
+    max_body_bytes: int = MAX_BODY_BYTES
+    job_time_limit: float | None = 6 * 3600.0
+    base_dir: Path | None = None  # relative job paths resolve here (default: first allowed folder, else cwd)
+
+
+class _Guard:
+    """Pure ASGI middleware: bearer token on every request, and a cap on the body size."""
+
+    def __init__(self, app, token: str, max_body: int) -> None:
+        self.app, self.token, self.max_body = app, token.encode(), max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        auth = headers.get(b"authorization", b"")
+        scheme, _, given = auth.partition(b" ")
+        if scheme.lower() != b"bearer" or not secrets.compare_digest(given.strip(), self.token):
+            return await _reply(send, 401, "missing or wrong bearer token (see worker.json)",
+                                {b"www-authenticate": b"Bearer"})
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return await _reply(send, 413, f"request body over {self.max_body} bytes")
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge()
+            return message
+
+        try:
+            return await self.app(scope, limited, send)
+        except _TooLarge:
+            return await _reply(send, 413, f"request body over {self.max_body} bytes")
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _reply(send, status: int, detail: str, extra: dict | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += list((extra or {}).items())
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
+    """The worker as an ASGI app: FastAPI (``.app``) behind the token and body-size guard.
+
+    A fresh :class:`JobQueue` is started unless one is given.
+    """
+    policy = PathPolicy(list(settings.allow_paths))
+    base_dir = settings.base_dir or (policy.roots[0] if policy.roots else Path.cwd())
+    work = jobs_queue or JobQueue(time_limit=settings.job_time_limit)
+    app = FastAPI(title="filmstyle worker", version=__version__,
+                  description="Local style-transfer render worker; see filmstyle.server.")
+    app.state.queue = work
+
+    def one_line(text: str) -> str:
+        return " ".join(str(text).split())
+
+    def record_or_404(job_id: str):
+        record = work.get(job_id)
+        if record is None:
+            raise HTTPException(404, f"no job {job_id!r}")
+        return record
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "version": __version__, "pid": os.getpid(), "pending": work.pending(),
+                "models": work.loaded_models()}
+
+    @app.get("/styles")
+    def styles() -> dict:
+        from filmstyle.styles import BUILTIN_STYLES, IMAGE_STYLE_EXTENSIONS
+
+        return {"builtin": [{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)],
+                "image_extensions": sorted(IMAGE_STYLE_EXTENSIONS)}
+
+    @app.post("/jobs", status_code=202)
+    async def submit(request: Request):
+        raw = await request.body()
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            return JSONResponse({"detail": f"body: not valid JSON ({one_line(exc)})"}, status_code=422)
+        try:
+            job = parse_job(data, base_dir)
+        except FilmStyleError as exc:
+            return JSONResponse({"detail": one_line(exc)}, status_code=422)
+        for where, path in job_paths(data, base_dir):
+            refusal = policy.check(path, where)
+            if refusal:
+                return JSONResponse({"detail": refusal}, status_code=403)
+        try:
+            from filmstyle.jobs import build_plan
+
+            plan = build_plan(job)
+        except FilmStyleError as exc:
+            return JSONResponse({"detail": one_line(exc)}, status_code=422)
+        record = work.submit(plan)
+        return JSONResponse(record.status(), status_code=202)
+
+    @app.get("/jobs/{job_id}")
+    def status(job_id: str) -> dict:
+        return record_or_404(job_id).status()
+
+    @app.post("/jobs/{job_id}/cancel")
+    def cancel(job_id: str) -> dict:
+        record_or_404(job_id)
+        return work.cancel(job_id).status()
+
+    @app.get("/jobs/{job_id}/result")
+    def result(job_id: str) -> dict:
+        return record_or_404(job_id).result()
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc: HTTPException):
+        return JSONResponse({"detail": one_line(exc.detail)}, status_code=exc.status_code)
+
+    return _Guard(app, settings.token, settings.max_body_bytes)
+
+
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    allow_remote: bool = False,
+    settings: WorkerSettings | None = None,
+    ready=None,
+) -> None:
+    """Bind, write ``worker.json`` (port, token, pid; mode 0600) and serve until interrupted.
+
+    Args:
+        port: 0 picks a free port.
+        ready: called with the ``worker.json`` dict once the socket listens (tests, launchers).
+
+    Raises:
+        WorkerError: a non-loopback ``host`` without ``allow_remote``.
+    """
+    import uvicorn
+
+    discovery.check_bind(host, allow_remote)
+    settings = settings or WorkerSettings()
+    guarded = create_app(settings)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(64)
+    info = {"host": host, "port": sock.getsockname()[1], "token": settings.token, "pid": os.getpid()}
+    path = discovery.write_worker_file(info)
+    log.info("worker listening on %s:%s (%s)", host, info["port"], path)
+    if ready is not None:
+        ready(info)
+    class _Server(uvicorn.Server):
+        # uvicorn re-raises SIGTERM/SIGINT after shutting down, so clean up here, not only in ``finally``.
+        async def shutdown(self, sockets=None):
+            discovery.remove_worker_file(info["pid"])
+            await super().shutdown(sockets)
+
+    server = _Server(uvicorn.Config(guarded, log_level="warning", lifespan="off", access_log=False))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        discovery.remove_worker_file(info["pid"])
+        sock.close()

@@ -1,0 +1,239 @@
+"""One queue and one render thread; the networks stay loaded between jobs.
+
+Jobs are validated when submitted (:func:`parse_job` then ``jobs.build_plan``) so a bad request
+fails at once with a one-line error; the render thread only ever sees plans that were valid then.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filmstyle import jobs
+from filmstyle.errors import FilmStyleError, RenderCancelled
+from filmstyle.render import FramePipeline, RenderPlan, render_sequence
+from filmstyle.stylize import FrameStylizer
+
+__all__ = ["JobRecord", "JobQueue", "parse_job", "job_paths", "STATES"]
+
+log = logging.getLogger("filmstyle.server")
+STATES = ("queued", "running", "done", "failed", "cancelled")
+
+
+def parse_job(data: Any, base_dir: Path) -> jobs.Job:
+    """A request body as a :class:`~filmstyle.jobs.Job` (shape and values only, no file access)."""
+    return jobs.job_from_data(data, base_dir=base_dir, source="<request>")
+
+
+def job_paths(data: dict, base_dir: Path) -> list[tuple[str, Path]]:
+    """Every file path a job names, as ``(field, absolute path)``, for the allow-list."""
+    from filmstyle.styles import builtin_index
+
+    def absolute(p: str) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else base_dir / path
+
+    found: list[tuple[str, Path]] = []
+    for key in ("input", "output"):
+        if isinstance(data.get(key), str):
+            found.append((key, absolute(data[key])))
+    for i, item in enumerate(data.get("styles") or []):
+        text = item.get("style") if isinstance(item, dict) else item
+        if isinstance(text, str) and text.strip() and builtin_index(text) is None:
+            found.append((f"styles[{i}].style", absolute(text)))
+    colour = data.get("colour") if isinstance(data.get("colour"), dict) else data
+    ocio = colour.get("ocio")
+    if isinstance(ocio, str) and ocio and not ocio.startswith("ocio://"):
+        found.append(("colour.ocio", absolute(ocio)))
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "file" and isinstance(v, str):
+                    found.append((f"{where}.file", absolute(v)))
+                else:
+                    walk(v, f"{where}.{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}[{i}]")
+
+    walk(data.get("regions"), "regions")
+    return found
+
+
+class _CachedStylizer(FrameStylizer):
+    """A :class:`FrameStylizer` reused across jobs: models stay loaded, style vectors are cached
+    per image file (path, size, mtime) and per colour settings, since the style image is
+    colour-managed with the job's settings."""
+
+    def __init__(self, device: str, precision: str) -> None:
+        super().__init__(device=device, precision=precision, style_image_loader=self._load)
+        self.pipeline: FramePipeline | None = None
+        self._cache: dict[tuple, Any] = {}
+
+    def _load(self, path: Path):
+        assert self.pipeline is not None
+        return self.pipeline.load_style_image(path)
+
+    def style_vector(self, style):
+        assert style.path is not None and self.pipeline is not None
+        plan = self.pipeline.plan
+        st = style.path.stat()
+        key = (style.path, st.st_size, st.st_mtime_ns, plan.ocio, plan.input_colorspace, plan.working_space)
+        if key not in self._cache:
+            self._cache[key] = self.arbitrary.style_vector(self._load(style.path))
+        return self._cache[key]
+
+
+@dataclass
+class JobRecord:
+    id: str
+    plan: RenderPlan
+    state: str = "queued"
+    done: int = 0
+    total: int = 0
+    written: int = 0
+    skipped: int = 0
+    error: str | None = None
+    frames: list[dict] = field(default_factory=list)
+    submitted: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    cancel_requested: bool = False
+
+    def status(self) -> dict:
+        end = self.finished or time.time()
+        elapsed = end - self.started if self.started else 0.0
+        return {
+            "id": self.id,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
+            "written": self.written,
+            "skipped": self.skipped,
+            "fps": round(self.written / elapsed, 3) if elapsed > 0 and self.written else 0.0,
+            "error": self.error,
+            "output": self.plan.output.pattern,
+        }
+
+    def result(self) -> dict:
+        return {"id": self.id, "state": self.state, "output": self.plan.output.pattern, "frames": list(self.frames)}
+
+
+class JobQueue:
+    """Runs submitted plans one at a time on a single thread.
+
+    Args:
+        time_limit: seconds a job may run before it is stopped (``None``: no limit).
+    """
+
+    def __init__(self, *, time_limit: float | None = None) -> None:
+        self.time_limit = time_limit
+        self._jobs: dict[str, JobRecord] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._stylizers: dict[tuple[str, str], _CachedStylizer] = {}
+        self._counter = itertools.count(1)
+        self._thread = threading.Thread(target=self._loop, name="filmstyle-render", daemon=True)
+        self._thread.start()
+
+    # -- public -----------------------------------------------------------------------------
+    def submit(self, plan: RenderPlan) -> JobRecord:
+        record = JobRecord(id=f"{next(self._counter):04d}-{uuid.uuid4().hex[:8]}", plan=plan,
+                           total=len(plan.source.frames))
+        with self._lock:
+            self._jobs[record.id] = record
+        self._queue.put(record.id)
+        return record
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            record = self._jobs.get(job_id)
+            if record is None:
+                return None
+            record.cancel_requested = True
+            if record.state == "queued":
+                record.state, record.finished = "cancelled", time.time()
+        return record
+
+    def loaded_models(self) -> list[str]:
+        out = []
+        for (device, precision), st in self._stylizers.items():
+            for name, attr in (("cin26", "_cin26"), ("arbitrary", "_arbitrary")):
+                if getattr(st, attr, None) is not None:
+                    out.append(f"{name}/{device}/{precision}")
+        return out
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(r.state in ("queued", "running") for r in self._jobs.values())
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    # -- render thread ----------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            record = self.get(job_id)
+            if record is None or record.state != "queued":
+                continue
+            self._run(record)
+
+    def _stylizer(self, plan: RenderPlan) -> _CachedStylizer:
+        key = (plan.device, plan.precision)
+        if key not in self._stylizers:
+            self._stylizers[key] = _CachedStylizer(plan.device, plan.precision)
+        return self._stylizers[key]
+
+    def _should_stop(self, record: JobRecord) -> bool:
+        if record.cancel_requested:
+            return True
+        return self.time_limit is not None and record.started is not None and (
+            time.time() - record.started > self.time_limit
+        )
+
+    def _run(self, record: JobRecord) -> None:
+        with self._lock:
+            record.state, record.started = "running", time.time()
+        plan = record.plan
+        stylizer = self._stylizer(plan)
+
+        def on_frame(result, done: int, total: int) -> None:
+            with self._lock:
+                record.done, record.total = done, total
+                record.written += result.status == "written"
+                record.skipped += result.status == "skipped"
+                record.frames.append({"frame": result.frame, "path": str(result.path), "status": result.status})
+
+        try:
+            pipeline = FramePipeline(plan, stylizer=stylizer)
+            stylizer.pipeline = pipeline
+            render_sequence(plan, progress=on_frame, pipeline=pipeline,
+                            should_stop=lambda: self._should_stop(record))
+            state, error = "done", None
+        except RenderCancelled:
+            if record.cancel_requested:
+                state, error = "cancelled", None
+            else:
+                state, error = "failed", f"time limit of {self.time_limit:g} s exceeded after {record.done} frames"
+        except FilmStyleError as exc:
+            state, error = "failed", str(exc)
+        except Exception as exc:  # a bug, not a user error: keep the worker alive and say so
+            log.exception("job %s crashed", record.id)
+            state, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        with self._lock:
+            record.state, record.error, record.finished = state, error, time.time()

@@ -1,0 +1,1 @@
+"""FilmStyle's Nuke node; see :mod:`filmstyle_nuke.node`."""

@@ -1,0 +1,5 @@
+# FilmStyle for Nuke: GUI only. Nodes toolbar -> FilmStyle.
+import nuke
+
+_toolbar = nuke.menu("Nodes").addMenu("FilmStyle", icon="FilmStyle.png")
+_toolbar.addCommand("FilmStyle", "import filmstyle_nuke.node; filmstyle_nuke.node.create_node()", icon="FilmStyle.png")
