@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from filmstyle.errors import InputError
+from filmstyle.models.norm import layer_stats
 
 __all__ = ["ReflectConv", "instance_norm_affine", "pad_to_multiple", "check_image"]
 
@@ -36,7 +37,7 @@ def instance_norm_affine(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tenso
     """Instance normalisation with per-sample affine parameters.
 
     Statistics are the biased mean/variance over the whole image, per sample and channel, as in
-    both pretrained graphs.
+    both pretrained graphs, unless :mod:`filmstyle.models.norm` is recording or freezing them.
 
     Args:
         x: features ``(B, C, H, W)``.
@@ -49,7 +50,7 @@ def instance_norm_affine(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tenso
     """
     # Reduce in float32 even for half inputs: a 1080p channel sum overflows fp16 range easily.
     xs = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-    var, mean = torch.var_mean(xs, dim=(2, 3), unbiased=False, keepdim=True)
+    var, mean = layer_stats(xs)
     # Fold normalisation and affine into one scale/shift so the full-size tensor is touched once.
     scale = gamma.float()[:, :, None, None] * torch.rsqrt(var + eps)
     shift = beta.float()[:, :, None, None] - mean * scale

@@ -1,0 +1,265 @@
+"""Quality metrics for stylized frames and sequences (all on display-encoded RGB in [0, 1]).
+
+* :func:`psnr` — on RGB in [0, 1], peak 1.
+* :func:`ssim` — Wang et al. 2004 on **Rec.709 luma** (of the display-encoded values), Gaussian
+  window 11x11, sigma 1.5, ``C1 = (0.01)^2``, ``C2 = (0.03)^2``, mean of the SSIM map.
+* :func:`warping_error` — Lai et al. 2018: mean squared RGB difference between ``O_t`` and the
+  previous output warped onto it, over the pixels the forward-backward check keeps (flow from the
+  **source** frames, DIS); averaged over channels and reliable pixels (MSE, not RMSE).
+* :class:`StyleFeatures` — the style predictor (MobileNetV2) as a feature extractor: the 100-d
+  style vector (style distance: L2 and cosine to the style image's vector) and Gram matrices of
+  four intermediate blocks (SSI = ``1 - ||G(x) - G(y)|| / ||G(y)||``, averaged over blocks).
+* :func:`evaluate_sequence` — all of the above per frame, with short-term (t-1) and long-term
+  (t-10) warping errors, as a :class:`MetricsReport`.
+
+Values produced with other flow methods, resolutions or scales are not comparable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+import torch
+
+from filmstyle.errors import InputError
+from filmstyle.temporal import LUMA_WEIGHTS, dis_flow, occlusion_mask, warp
+
+__all__ = ["psnr", "ssim", "warping_error", "StyleFeatures", "FrameMetrics", "MetricsReport",
+           "evaluate_sequence", "GRAM_BLOCKS", "LONG_TERM_GAP"]
+
+#: Predictor blocks whose outputs give the Gram matrices (24, 32, 64 and 96 channels).
+GRAM_BLOCKS = (2, 5, 9, 12)
+#: Frame gap of the long-term warping error.
+LONG_TERM_GAP = 10
+
+
+def _pair(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    if a.shape != b.shape or a.ndim != 3 or a.shape[2] != 3:
+        raise InputError(f"{what}: expected two (H, W, 3) images of one shape, got {a.shape} and {b.shape}")
+    return a, b
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two ``(H, W, 3)`` images in [0, 1] (``inf`` if equal)."""
+    a, b = _pair(a, b, "psnr")
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean SSIM of the Rec.709 luma of two ``(H, W, 3)`` images in [0, 1] (11x11 Gaussian, sigma 1.5)."""
+    a, b = _pair(a, b, "ssim")
+    x = (a @ LUMA_WEIGHTS).astype(np.float64)
+    y = (b @ LUMA_WEIGHTS).astype(np.float64)
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+
+    def blur(z: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(z, (11, 11), 1.5, borderType=cv2.BORDER_REFLECT)
+
+    mx, my = blur(x), blur(y)
+    sxx = blur(x * x) - mx * mx
+    syy = blur(y * y) - my * my
+    sxy = blur(x * y) - mx * my
+    num = (2 * mx * my + c1) * (2 * sxy + c2)
+    den = (mx * mx + my * my + c1) * (sxx + syy + c2)
+    return float(np.mean(num / den))
+
+
+def warping_error(out_t: np.ndarray, out_prev: np.ndarray, src_t: np.ndarray, src_prev: np.ndarray, *,
+                  flow_size: int | None = 640, preset: str = "medium") -> tuple[float, float]:
+    """Warping error between output frames, with flow and occlusion from the source frames.
+
+    Args:
+        out_t, out_prev: outputs ``O_t`` and ``O_{t-k}`` ``(H, W, 3)`` in [0, 1].
+        src_t, src_prev: the matching source frames.
+        flow_size, preset: see :func:`filmstyle.temporal.dis_flow`.
+
+    Returns:
+        ``(error, reliable_fraction)``: MSE over reliable pixels and channels, and the fraction of
+        pixels that were reliable (error is ``nan`` when none are).
+    """
+    out_t, out_prev = _pair(out_t, out_prev, "warping error")
+    src_t, src_prev = _pair(src_t, src_prev, "warping error")
+    if src_t.shape != out_t.shape:
+        raise InputError(f"warping error: source {src_t.shape} and output {out_t.shape} differ in shape")
+    back = dis_flow(src_t, src_prev, preset=preset, flow_size=flow_size)
+    fwd = dis_flow(src_prev, src_t, preset=preset, flow_size=flow_size)
+    mask = occlusion_mask(back, fwd)
+    n = float(mask.sum())
+    if n == 0:
+        return math.nan, 0.0
+    diff = out_t - warp(out_prev, back)
+    err = float((mask[..., None] * diff * diff).sum() / (3.0 * n))
+    return err, n / mask.size
+
+
+class StyleFeatures:
+    """The pretrained style predictor as a style-statistics probe.
+
+    Args:
+        predictor: a loaded :class:`~filmstyle.models.StylePredictor` (default: the pretrained one).
+        size: short side images are resized to for Gram matrices (the predictor saw 256).
+    """
+
+    def __init__(self, predictor: torch.nn.Module | None = None, size: int = 256) -> None:
+        if predictor is None:
+            from filmstyle.models import load_model
+
+            predictor = load_model("predictor")
+        self.net = predictor.eval()
+        self.size = size
+
+    def vector(self, image: np.ndarray) -> np.ndarray:
+        """Style vector ``(100,)`` of ``image`` (H, W, 3) in [0, 1], resized whole to 256x256 like a style image."""
+        from filmstyle.models import prepare_style_image
+
+        x = torch.from_numpy(prepare_style_image(image).transpose(2, 0, 1).copy())[None]
+        with torch.inference_mode():
+            return self.net(x)[0].numpy()
+
+    def grams(self, image: np.ndarray) -> list[np.ndarray]:
+        """Gram matrices ``G = F F^T / (C H W)`` of the :data:`GRAM_BLOCKS` outputs, each ``(C, C)``."""
+        arr = np.clip(np.asarray(image, dtype=np.float32), 0, 1)
+        h, w = arr.shape[:2]
+        s = self.size / min(h, w)
+        arr = cv2.resize(arr, (max(32, round(w * s)), max(32, round(h * s))),
+                         interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        x = torch.from_numpy(arr.transpose(2, 0, 1).copy())[None]
+        out = []
+        with torch.inference_mode():
+            f = torch.nn.functional.relu6(self.net.stem(x))
+            for i, block in enumerate(self.net.blocks):
+                f = block(f)
+                if i in GRAM_BLOCKS:
+                    c = f.shape[1]
+                    flat = f.reshape(c, -1)
+                    out.append((flat @ flat.T / flat.shape[1] / c).numpy())
+                if i >= max(GRAM_BLOCKS):
+                    break
+        return out
+
+    @staticmethod
+    def ssi(grams_x: Sequence[np.ndarray], grams_y: Sequence[np.ndarray]) -> float:
+        """Style similarity ``mean_l (1 - ||G_l(x) - G_l(y)|| / ||G_l(y)||)`` (1 = identical statistics)."""
+        vals = [1.0 - float(np.linalg.norm(gx - gy) / max(np.linalg.norm(gy), 1e-12))
+                for gx, gy in zip(grams_x, grams_y)]
+        return float(np.mean(vals))
+
+    @staticmethod
+    def distance(vx: np.ndarray, vy: np.ndarray) -> tuple[float, float]:
+        """``(L2, cosine distance)`` of two style vectors; cosine distance is ``1 - cos``."""
+        l2 = float(np.linalg.norm(vx - vy))
+        cos = float(np.dot(vx, vy) / max(np.linalg.norm(vx) * np.linalg.norm(vy), 1e-12))
+        return l2, 1.0 - cos
+
+
+@dataclass
+class FrameMetrics:
+    """Metrics of one output frame (``None`` where not computable, e.g. no previous frame)."""
+
+    index: int
+    psnr: float
+    ssim: float
+    warp_error: float | None = None
+    warp_reliable: float | None = None
+    warp_error_long: float | None = None
+    source_warp_error: float | None = None
+    ssi: float | None = None
+    style_l2: float | None = None
+    style_cosine: float | None = None
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(vals)) if vals else None
+
+
+@dataclass
+class MetricsReport:
+    """Per-frame metrics of a sequence and their means.
+
+    ``psnr``/``ssim`` compare each output with its source (content kept); ``warp_error`` is the
+    short-term (t-1) and ``warp_error_long`` the long-term (t-10) warping error;
+    ``source_warp_error`` is the same measure on the source itself (the floor set by the flow).
+    """
+
+    frames: list[FrameMetrics] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+    flow: str = "DIS medium"
+
+    def summary(self) -> dict[str, float | None]:
+        keys = ("psnr", "ssim", "warp_error", "warp_error_long", "source_warp_error", "ssi", "style_l2",
+                "style_cosine", "warp_reliable")
+        return {k: _mean(getattr(f, k) for f in self.frames) for k in keys}
+
+    def to_dict(self) -> dict:
+        return {"width": self.width, "height": self.height, "flow": self.flow, "frames": len(self.frames),
+                "summary": self.summary(), "per_frame": [asdict(f) for f in self.frames]}
+
+
+def evaluate_sequence(source_frames: Iterable[np.ndarray], output_frames: Iterable[np.ndarray],
+                      style_image: np.ndarray | None = None, *, features: StyleFeatures | None = None,
+                      long_gap: int = LONG_TERM_GAP, flow_size: int | None = 640) -> MetricsReport:
+    """Per-frame metrics of a stylized sequence.
+
+    Args:
+        source_frames: source frames ``(H, W, 3)`` display-encoded in [0, 1] (for EXR plates,
+            the colour module's working space), in order.
+        output_frames: the stylized frames, same shapes and order.
+        style_image: the style exemplar ``(h, w, 3)`` in [0, 1]; enables SSI and style distance.
+        features: a :class:`StyleFeatures` to reuse (default: built when ``style_image`` is given).
+        long_gap: frame distance of the long-term warping error.
+        flow_size: long side of the flow computation.
+
+    Returns:
+        A :class:`MetricsReport`.
+    """
+    report = MetricsReport(flow=f"DIS medium @ {flow_size or 'full'} px")
+    gy = vy = None
+    if style_image is not None:
+        features = features or StyleFeatures()
+        style = np.clip(np.asarray(style_image, dtype=np.float32), 0, 1)
+        gy, vy = features.grams(style), features.vector(style)
+    history: list[tuple[np.ndarray, np.ndarray]] = []
+    count = 0
+    pairs = zip(source_frames, output_frames, strict=True)
+    i = -1
+    while True:
+        try:
+            src, out = next(pairs)
+        except StopIteration:
+            break
+        except ValueError:
+            raise InputError(f"metrics: source and output sequences differ in length (after {i + 1} frames)") from None
+        i += 1
+        src, out = _pair(src, out, f"frame {i}")
+        src, out = np.clip(src, 0, 1), np.clip(out, 0, 1)
+        if i == 0:
+            report.height, report.width = src.shape[:2]
+        elif src.shape[:2] != (report.height, report.width):
+            raise InputError(f"frame {i}: size {src.shape[1]}x{src.shape[0]} differs from the first frame's")
+        fm = FrameMetrics(i, psnr(out, src), ssim(out, src))
+        if history:
+            ps, po = history[-1]
+            fm.warp_error, fm.warp_reliable = warping_error(out, po, src, ps, flow_size=flow_size)
+            fm.source_warp_error, _ = warping_error(src, ps, src, ps, flow_size=flow_size)
+        if len(history) >= long_gap:
+            ps, po = history[-long_gap]
+            fm.warp_error_long, _ = warping_error(out, po, src, ps, flow_size=flow_size)
+        if gy is not None and features is not None:
+            fm.ssi = features.ssi(features.grams(out), gy)
+            fm.style_l2, fm.style_cosine = features.distance(features.vector(out), vy)
+        report.frames.append(fm)
+        history.append((src, out))
+        if len(history) > long_gap:
+            history.pop(0)
+        count += 1
+    if count == 0:
+        raise InputError("metrics: no frames to evaluate")
+    return report
