@@ -14,6 +14,7 @@ from filmstyle.errors import (
     JobError,
     ModelError,
     OutputError,
+    RenderCancelled,
     StyleError,
     WorkerError,
 )
@@ -30,4 +31,5 @@ __all__ = [
     "ModelError",
     "JobError",
     "WorkerError",
+    "RenderCancelled",
 ]

@@ -16,6 +16,7 @@ __all__ = [
     "ModelError",
     "JobError",
     "WorkerError",
+    "RenderCancelled",
 ]
 
 
@@ -49,3 +50,15 @@ class JobError(FilmStyleError):
 
 class WorkerError(FilmStyleError):
     """The local worker refused or failed a request."""
+
+
+class RenderCancelled(FilmStyleError):
+    """A render was stopped on request between frames; every frame written so far is complete.
+
+    ``report`` (a :class:`filmstyle.render.RenderReport`, or None) lists the frames handled before
+    the stop.
+    """
+
+    def __init__(self, message: str, report=None) -> None:
+        super().__init__(message)
+        self.report = report

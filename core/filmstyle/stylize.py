@@ -16,8 +16,8 @@ Strength semantics (the same number means the same thing on every frame, in ever
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,10 +29,29 @@ from filmstyle.styles import StyleRef
 if TYPE_CHECKING:
     from filmstyle.models import ArbitraryStylizer, Cin26Stylizer
 
-__all__ = ["MAX_STRENGTH", "StyleWeight", "FrameStylizer", "blend_model"]
+__all__ = [
+    "MAX_STRENGTH",
+    "Param",
+    "constant",
+    "StyleWeight",
+    "StyleLayer",
+    "Look",
+    "FrameStylizer",
+    "blend_model",
+]
 
 #: Largest strength per model; see the module docstring.
 MAX_STRENGTH = {"cin26": 1.0, "arbitrary": 2.0}
+
+
+#: A per-frame number: a constant or a keyed curve's ``value_at``.
+Param = Callable[[float], float]
+
+
+def constant(value: float) -> Param:
+    """A :data:`Param` that is ``value`` on every frame."""
+    value = float(value)
+    return lambda frame: value
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,63 @@ def blend_model(blend: Sequence[StyleWeight], *, field: str = "styles") -> str:
             "(built-ins run on the 26-style network, images on the arbitrary network)"
         )
     return models.pop()
+
+
+@dataclass(frozen=True)
+class StyleLayer:
+    """One style of a look with its (keyable) blend weight."""
+
+    style: StyleRef
+    weight: Param = field(default_factory=lambda: constant(1.0))
+
+
+@dataclass(frozen=True)
+class Look:
+    """A keyable style blend at a keyable strength: what the whole frame, or one region, gets.
+
+    Weights are normalised per frame (``[A: 1, B: 3]`` is 25 % A, 75 % B); every style of one look
+    must run on the same model. ``field`` names the look in messages (``"regions[1]"``).
+    """
+
+    styles: tuple[StyleLayer, ...]
+    strength: Param = field(default_factory=lambda: constant(1.0))
+    field: str = "styles"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "styles", tuple(self.styles))
+        blend_model([StyleWeight(s.style, 1.0) for s in self.styles], field=f"{self.field}")
+
+    @property
+    def model(self) -> str:
+        return self.styles[0].style.model
+
+    def blend_at(self, frame: float) -> list[StyleWeight]:
+        """The styles with their normalised weights at ``frame``."""
+        raw = [max(float(s.weight(frame)), 0.0) for s in self.styles]
+        total = sum(raw)
+        if total <= 0:
+            raise StyleError(f"{self.field}: every style weight is 0 at frame {frame:g}")
+        return [StyleWeight(s.style, w / total) for s, w in zip(self.styles, raw)]
+
+    def strength_at(self, frame: float) -> float:
+        """Strength at ``frame``, checked against the model's range."""
+        value = float(self.strength(frame))
+        limit = MAX_STRENGTH[self.model]
+        if not 0.0 <= value <= limit + 1e-9:
+            where = "strength" if self.field == "styles" else f"{self.field}.strength"
+            raise StyleError(f"{where}: frame {frame:g}: expected 0..{limit:g}, got {value:g}")
+        return value
+
+    def key_at(self, frame: float) -> tuple | None:
+        """What the look does at ``frame`` as a hashable value (equal keys, equal pixels);
+        None when the strength is 0 (the source passes through)."""
+        strength = self.strength_at(frame)
+        if strength == 0.0:
+            return None
+        merged: dict[StyleRef, float] = {}
+        for sw in self.blend_at(frame):
+            merged[sw.style] = merged.get(sw.style, 0.0) + sw.weight
+        return (self.model, strength, tuple(merged.items()))
 
 
 class FrameStylizer:

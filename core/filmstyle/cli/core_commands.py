@@ -17,11 +17,28 @@ def stylize(
     input: Annotated[str, typer.Argument(help="Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr.")],
     output: Annotated[str, typer.Argument(help="Output frame or sequence pattern (never a source frame).")],
     style: Annotated[
-        str, typer.Option("--style", "-s", help="A built-in look (see `filmstyle styles`) or any image file.")
+        list[str],
+        typer.Option(
+            "--style", "-s",
+            help="A built-in look (see `filmstyle styles`) or any image file; repeat to blend "
+            "(all built-ins or all images).",
+        ),
     ],
     strength: Annotated[
-        float, typer.Option(help="0 = untouched source, 1 = full style; image styles go to 2 (exaggerated).")
-    ] = 1.0,
+        str,
+        typer.Option(
+            help="0 = untouched source, 1 = full style; image styles go to 2 (exaggerated). "
+            "A number or a curve: \"1001:0, 1040:1 smooth, 1100:0.3 hold\" or Nuke \"{curve x1001 0 x1040 1}\".",
+        ),
+    ] = "1",
+    blend: Annotated[
+        Optional[str],
+        typer.Option(
+            help="With several --style: the weight (0..1, number or curve) of the LAST style, the others "
+            "sharing the rest; \"1001:0, 1100:1\" migrates from the first style to the last. "
+            "Default: an even mix.",
+        ),
+    ] = None,
     frames: Annotated[Optional[str], typer.Option(help="Frames: 1001-1100, 1001-1100x2, 1001,1005,1010-1020.")] = None,
     layer: Annotated[Optional[str], typer.Option(help="EXR layer to stylize (default: the main R,G,B).")] = None,
     part: Annotated[Optional[str], typer.Option(help="Multi-part EXR: part name or index to stylize.")] = None,
@@ -47,7 +64,8 @@ def stylize(
     plan = plan_from_cli(
         input=input,
         output=output,
-        style=style,
+        style=list(style),
+        blend=blend,
         strength=strength,
         frames=frames,
         layer=layer,

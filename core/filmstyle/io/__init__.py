@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from filmstyle.io._oiio import Window
-from filmstyle.io.frame import SourceFrame, read_frame, rgb_layer_names
+from filmstyle.io.frame import SourceFrame, read_channels, read_frame, rgb_layer_names
 from filmstyle.io.inspect import describe
 from filmstyle.io.sequence import (
     FrameSequence,
@@ -25,6 +25,7 @@ __all__ = [
     "Window",
     "SourceFrame",
     "read_frame",
+    "read_channels",
     "rgb_layer_names",
     "describe",
     "FrameSequence",

@@ -27,7 +27,7 @@ from filmstyle.io._oiio import (
     subimage_specs,
 )
 
-__all__ = ["SourceFrame", "read_frame", "rgb_layer_names", "colorspace_hint"]
+__all__ = ["SourceFrame", "read_frame", "read_channels", "rgb_layer_names", "colorspace_hint"]
 
 
 def rgb_layer_names(names: tuple[str, ...] | list[str]) -> list[str]:
@@ -236,3 +236,43 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
         file_stamp=stamp,
         pixels=pixels,
     )
+
+
+def read_channels(path: str | Path, names, *, part: int | str | None = None) -> dict[str, np.ndarray]:
+    """Named channels of one part of an image file, over its data window.
+
+    Used for mattes (``A``, ``matte.R``, an external matte's channel). Returns ``{name: (H, W)
+    float32}`` in the order asked; integer formats are normalised to 0..1 as in :func:`read_frame`.
+
+    Raises:
+        InputError: missing/unreadable file, unknown part, or a channel the part does not have
+            (naming the file and channel and listing the part's channels).
+    """
+    path = Path(path)
+    wanted = [str(n) for n in names]
+    if not wanted:
+        raise InputError(f"{path}: no channel names given")
+    inp = open_input(path)
+    try:
+        specs = subimage_specs(inp)
+        if not specs:
+            raise InputError(f"{path}: no readable image: {condense(inp.geterror())}")
+        index = _choose_part(path, specs, part, None)
+        spec = specs[index]
+        if spec.deep:
+            raise InputError(f"{path}: part {_part_label(spec, index)} holds deep data, which is not supported")
+        have = tuple(spec.channelnames)
+        for name in wanted:
+            if name not in have:
+                raise InputError(
+                    f"{path}: part {_part_label(spec, index)} has no channel {name!r}, valid: {', '.join(have)}"
+                )
+        idx = [have.index(n) for n in wanted]
+        lo, hi = min(idx), max(idx) + 1
+        pixels = inp.read_image(index, 0, lo, hi, "float")
+        if pixels is None or inp.has_error:
+            raise InputError(f"{path}: cannot read pixels: {condense(inp.geterror(), 'read failed')}")
+        pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, hi - lo)
+    finally:
+        inp.close()
+    return {n: np.ascontiguousarray(pixels[..., i - lo]) for n, i in zip(wanted, idx)}

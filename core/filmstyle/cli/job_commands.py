@@ -1,0 +1,150 @@
+"""Job-file commands: render, validate, job init, job schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from filmstyle.cli import app, render_with_progress, reports_errors
+
+job_app = typer.Typer(help="Write a job template or the job file's JSON Schema.", no_args_is_help=True)
+app.add_typer(job_app, name="job")
+
+
+def _load(job_file: Path, *, overwrite: bool = False, frames: Optional[str] = None):
+    from filmstyle.errors import JobError
+    from filmstyle.jobs import load_job
+
+    job = load_job(job_file)
+    if overwrite:
+        job.overwrite = True
+    if frames is not None:
+        from filmstyle import io
+
+        try:
+            io.parse_frame_range(frames)
+        except Exception as exc:  # an InputError naming the bad item
+            raise JobError(f"--frames: {exc}") from None
+        job.frames = frames
+    return job
+
+
+@app.command()
+@reports_errors
+def render(
+    job_file: Annotated[Path, typer.Argument(metavar="JOB.yaml", help="A job file (see `filmstyle job init`).")],
+    overwrite: Annotated[bool, typer.Option(help="Re-render frames whose output already exists.")] = False,
+    frames: Annotated[Optional[str], typer.Option(help="Render only these frames (overrides the job's frames).")] = None,
+) -> None:
+    """Render a YAML job file."""
+    from filmstyle.jobs import build_plan
+
+    render_with_progress(build_plan(_load(job_file, overwrite=overwrite, frames=frames)))
+
+
+@app.command()
+@reports_errors
+def validate(
+    job_file: Annotated[Path, typer.Argument(metavar="JOB.yaml", help="A job file.")],
+) -> None:
+    """Check a job file (fields, styles, curves, masks, input frames) and summarise it."""
+    from filmstyle.jobs import build_plan
+
+    job = _load(job_file)
+    plan = build_plan(job)
+    typer.echo(format_summary(job, plan))
+
+
+def _frames_text(frames: tuple[int, ...]) -> str:
+    runs: list[str] = []
+    start = prev = frames[0]
+    for f in frames[1:] + (None,):  # type: ignore[operator]
+        if f is not None and f == prev + 1:
+            prev = f
+            continue
+        runs.append(str(start) if start == prev else f"{start}-{prev}")
+        if f is not None:
+            start = prev = f
+    return ",".join(runs)
+
+
+def format_summary(job, plan) -> str:
+    """What a job will do: files, frames, looks and their curves at the first, middle and last frame."""
+    from filmstyle.jobs import JOB_VERSION
+
+    frames = plan.source.frames
+    samples = sorted({frames[0], frames[len(frames) // 2], frames[-1]})
+    lines = [
+        f"job: {job.source} (format {JOB_VERSION})",
+        f"input: {plan.source.pattern}",
+        f"output: {plan.output.pattern}",
+        f"frames: {_frames_text(frames)} ({len(frames)} frames)",
+        f"device: {job.device} {job.precision}",
+    ]
+
+    def curve_rows(look, label: str) -> list[str]:
+        rows = [f"{label} ({look.model}):"]
+        rows.append(f"  {'strength':<30}" + "".join(f"{look.strength(f):>10.3f}" for f in samples))
+        for layer in look.styles:
+            cells = [f"{'-':>10}" if look.key_at(f) is None else f"{_weight(look, layer, f):>10.3f}" for f in samples]
+            rows.append(f"  {'weight ' + layer.style.label:<30.30}" + "".join(cells))
+        return rows
+
+    lines.append(f"{'curves at frame':<32}" + "".join(f"{f:>10}" for f in samples))
+    if plan.regions:
+        outside = "untouched" if plan.default is None else "the default look"
+        lines.append(f"regions: {len(plan.regions)} (later over earlier); outside them: {outside}")
+        for i, region in enumerate(plan.regions):
+            name = f" {region.name!r}" if region.name else ""
+            kinds = ", ".join(map(str, job.regions[i].mask))
+            lines += curve_rows(region.look, f"regions[{i}]{name} mask {kinds}")
+        if plan.default is not None:
+            lines += curve_rows(plan.default, "default")
+    else:
+        lines += curve_rows(plan.look, "look")
+    lines.append("weights are normalised per frame; '-' where the strength is 0 (source untouched)")
+    return "\n".join(lines)
+
+
+def _weight(look, layer, frame) -> float:
+    return sum(sw.weight for sw, lay in zip(look.blend_at(frame), look.styles) if lay is layer)
+
+
+@job_app.command("init")
+@reports_errors
+def job_init(
+    path: Annotated[Path, typer.Argument(help="Where to write the template.")] = Path("job.yaml"),
+) -> None:
+    """Write a commented job template (never overwrites a file)."""
+    from filmstyle.errors import OutputError
+    from filmstyle.jobs import JOB_TEMPLATE
+
+    if path.exists():
+        raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as fh:
+            fh.write(JOB_TEMPLATE)
+    except FileExistsError:
+        raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)") from None
+    typer.echo(f"wrote {path}; edit input/output/styles, then `filmstyle validate {path}`")
+
+
+@job_app.command("schema")
+@reports_errors
+def job_schema(
+    out: Annotated[Optional[Path], typer.Option(help="Write the schema to this file instead of stdout.")] = None,
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of job files, for hosts and editors."""
+    from filmstyle.jobs import job_json_schema
+
+    text = json.dumps(job_json_schema(), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}", err=True)
