@@ -100,7 +100,8 @@ def render_with_progress(plan) -> None:
         report = render_sequence(plan, progress=on_frame)
     console.print(
         f"{report.written} written, {report.skipped} skipped (existing; --overwrite to redo) "
-        f"in {report.seconds:.1f} s → {plan.output.pattern}"
+        f"in {report.seconds:.1f} s → {plan.output.pattern}",
+        soft_wrap=True,
     )
 
 
