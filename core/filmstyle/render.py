@@ -1,9 +1,26 @@
 """Render a shot: read → colour → stylize → colour → write, one frame at a time, nothing lost.
 
-The per-frame work is pure (:func:`stylize_frame`); :func:`render_sequence` adds what a farm or an
-artist needs around it: models loaded once, reading the next frame and writing the last one while
-the network runs, existing outputs skipped so a killed render resumes, every frame written to a
-temp file and renamed, and a progress callback.
+The per-frame work is :meth:`FramePipeline.stylize_frame`; :func:`render_sequence` adds what a farm
+or an artist needs around it: models loaded once, reading the next frame and writing the last one
+while the network runs, existing outputs skipped so a killed render resumes, every frame written
+to a temp file and renamed, and a progress callback.
+
+Shot quality (issue 5). Each look is done in the working space in this order::
+
+    network (tiled or not, stroke-scaled or not, frozen shot statistics or not)
+    -> histogram_match, then preserve_colour, against the source working frame
+    -> temporal blend (flow-warped previous result of this look, see filmstyle.temporal)
+    -> strength mix -> back to the source's colourspace -> regions composited
+
+Temporal state is kept per look on its *full-frame* stylized image (before the strength mix
+and before regions are composited): each look's texture is then coherent along the motion
+wherever its region moves, and a mask edge moving over the frame never smears one look into
+another. A frame where a look does not run (strength 0, an empty region) breaks that look's
+chain; it restarts on the next frame it runs. Shot cuts are found once per frame on the source
+(luma-histogram jump) and restart every look's temporal state and shot statistics. When a
+render resumes, the look is primed from the previous source frame and the previous *output*
+read back from disk (the strength mix undone), so resumed frames match an uninterrupted render;
+with regions the composite is used for every look (exact where a region's mask is 1).
 """
 
 from __future__ import annotations
@@ -20,13 +37,25 @@ from filmstyle import color, io
 from filmstyle.errors import InputError, OutputError, RenderCancelled, StyleError
 from filmstyle.masks import MaskContext
 from filmstyle.regions import Region, RegionSet, composite, matte_loader
-from filmstyle.stylize import FrameStylizer, Look, Param, StyleLayer, StyleWeight, blend_model, constant
+from filmstyle.stylize import (
+    FrameStylizer,
+    Look,
+    NetworkOptions,
+    Param,
+    StyleLayer,
+    StyleWeight,
+    blend_model,
+    constant,
+    mix,
+)
+from filmstyle.temporal import TemporalBlender
 
 __all__ = [
     "Param",
     "constant",
     "StyleLayer",
     "Look",
+    "NetworkOptions",
     "Region",
     "RenderPlan",
     "FrameResult",
@@ -62,6 +91,15 @@ class RenderPlan:
     write_options: io.WriteOptions | None = None
     regions: Sequence[Region] = ()
     default: Look | None = None
+    #: Temporal blend amount ``a`` per frame (0..1, below 1); None = off.
+    temporal: Param | None = None
+    #: Luma-histogram distance (0..2) above which a frame may be a cut; None = the blender's default.
+    temporal_cut_threshold: float | None = None
+    #: Keep the source's Oklab chroma under the stylized lightness (0..1 per frame); None = off.
+    preserve_colour: Param | None = None
+    #: Match the stylized channels' histograms to the source (0..1 per frame); None = off.
+    histogram_match: Param | None = None
+    network: NetworkOptions = field(default_factory=NetworkOptions)
 
     def __post_init__(self) -> None:
         self.styles = tuple(self.styles)
@@ -97,6 +135,11 @@ class RenderPlan:
         """The model of the first look (whole-frame plans have one)."""
         return self.looks[0].model
 
+    @property
+    def tracks_shots(self) -> bool:
+        """True when frames depend on earlier frames (temporal blending or per-shot statistics)."""
+        return self.temporal is not None or self.network.shot_stats
+
 
 @dataclass(frozen=True)
 class FrameResult:
@@ -124,18 +167,74 @@ class RenderReport:
 ProgressCallback = Callable[[FrameResult, int, int], None]
 
 
+@dataclass
+class _LookState:
+    """What one look carries from frame to frame."""
+
+    blender: TemporalBlender | None = None
+    shot: object | None = None  # a tiling.ShotStatsStylizer, made on first use
+    last: int | None = None  # sequence index of the last frame this look ran on
+
+
+#: Long side of the thumbnail the cut detector compares (histograms barely change with size).
+_CUT_THUMB = 256
+
+
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = image.shape[:2]
+    scale = _CUT_THUMB / max(h, w)
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
 class FramePipeline:
-    """The colour-managed per-frame transform of one plan; reusable across frames."""
+    """The colour-managed per-frame transform of one plan; reusable across frames.
+
+    With temporal blending or shot statistics it also holds the per-look state between frames;
+    call :meth:`stylize_frame` in frame order (a jump in the order restarts the state).
+    """
 
     def __init__(self, plan: RenderPlan, stylizer: FrameStylizer | None = None) -> None:
         self.plan = plan
         self.config = color.load_config(plan.ocio)
         self._transforms: dict[tuple[str, str | None], color.ColorTransform] = {}
         self.stylizer = stylizer or FrameStylizer(
-            device=plan.device, precision=plan.precision, style_image_loader=self.load_style_image
+            device=plan.device,
+            precision=plan.precision,
+            style_image_loader=self.load_style_image,
+            options=plan.network,
         )
         self.network_seconds = 0.0
+        self.temporal_seconds = 0.0
         self._matte_loader = None
+        # plan.look builds a new Look per call: hold one, so its state has a stable identity.
+        self._looks = plan.looks
+        self._look_index = {id(look): i for i, look in enumerate(self._looks)}
+        self._frame_index = {f: i for i, f in enumerate(plan.source.frames)}
+        self._states: dict[int, _LookState] = {}
+        self._cuts: TemporalBlender | None = None
+        self._cuts_last: int | None = None
+        #: True when the last frame started a new shot (a detected cut or the first frame).
+        self.last_cut = False
+
+    def _blender(self) -> TemporalBlender:
+        extra = {} if self.plan.temporal_cut_threshold is None else {"cut_threshold": self.plan.temporal_cut_threshold}
+        return TemporalBlender(0.0, **extra)
+
+    def _new_shot(self, working: np.ndarray, index: int | None) -> bool:
+        """Run the shared cut detector (a blender at amount 0 does only its histogram test)."""
+        if self._cuts is None:
+            self._cuts = self._blender()
+        if index is None or self._cuts_last is None or self._cuts_last != index - 1:
+            self._cuts.reset()
+        thumb = _thumbnail(working)
+        self._cuts.step(thumb, thumb, amount=0.0)
+        self._cuts_last = index
+        assert self._cuts.last is not None
+        return self._cuts.last.cut
 
     def transform_for(self, frame: io.SourceFrame) -> color.ColorTransform:
         name = self.plan.input_colorspace or color.default_input_colorspace(
@@ -160,6 +259,44 @@ class FramePipeline:
         look = self.plan.look
         return look.blend_at(frame) if look is not None else []
 
+    def _straight_working(self, frame: io.SourceFrame, rgb: np.ndarray) -> np.ndarray:
+        alpha = frame.alpha if frame.alpha is not None and frame.alpha_associated else None
+        straight = color.unpremultiply(rgb, alpha) if alpha is not None else rgb
+        if color.count_nonfinite(straight):
+            straight = color.clean_nonfinite(straight)
+        return self.transform_for(frame).to_working(np.array(straight, dtype=np.float32, order="C"))
+
+    def prime(self, frame: int, source: io.SourceFrame, output: Path) -> bool:
+        """Rebuild the between-frame state from ``frame``, rendered earlier: its source and its
+        output on disk (read back, un-premultiplied by the source's alpha, to working space,
+        the strength mix undone). Returns False when there is nothing to prime."""
+        plan = self.plan
+        if not plan.tracks_shots:
+            return False
+        index = self._frame_index.get(frame, -1)
+        out = io.read_frame(output, layer=plan.layer, part=plan.part)
+        if out.rgb.shape != source.rgb.shape:
+            raise InputError(f"{output.name}: frame {frame} is {out.width}x{out.height}, its source "
+                             f"{source.width}x{source.height}; cannot resume the temporal state from it")
+        src_w = self._straight_working(source, source.rgb)
+        # The output was written with the source's alpha (premultiplied like the source).
+        out_w = self._straight_working(source, out.rgb)
+        self._new_shot(src_w, None)
+        self._cuts_last = index
+        for look in self._looks:
+            key = look.key_at(frame)
+            if key is None:
+                continue  # the chain was broken there in the first render too
+            st = self._states.setdefault(self._look_index[id(look)], _LookState())
+            if plan.temporal is not None:
+                s = min(look.strength_at(frame), 1.0)
+                # Undo out = src + s * (T - src); exact at s = 1, amplifies rounding by 1/s below.
+                blended = out_w if s >= 1.0 else src_w + (out_w - src_w) / np.float32(s)
+                st.blender = st.blender or self._blender()
+                st.blender.prime(src_w, blended.astype(np.float32, copy=False))
+            st.last = index
+        return True
+
     def stylize_frame(self, source: io.SourceFrame, frame: float) -> np.ndarray:
         """Stylized RGB ``(H, W, 3)`` float32 in the source's colourspace for one source frame.
 
@@ -175,12 +312,14 @@ class FramePipeline:
                     "(use --clean-nans to replace them)"
                 )
             rgb = color.clean_nonfinite(rgb)
-        regions = self.plan.region_set
-        look = self.plan.look
+        plan = self.plan
+        regions = plan.region_set
+        look = self._looks[0] if not plan.regions else None
         if regions is None:
             assert look is not None
             if look.key_at(frame) is None:
-                # Bit-identical pass-through: the network never sees the frame.
+                # Bit-identical pass-through: the network never sees the frame (and the look's
+                # temporal chain breaks: its next frame starts afresh).
                 return rgb
         # Premultiplied sources are stylized un-premultiplied, so edges take the style's colour
         # rather than a darkened one, and premultiplied again afterwards.
@@ -188,27 +327,71 @@ class FramePipeline:
         straight = color.unpremultiply(rgb, alpha) if alpha is not None else rgb
         transform = self.transform_for(source)
         working: list[np.ndarray] = []
+        index = self._frame_index.get(int(frame)) if float(frame).is_integer() else None
+        shot: list[bool] = []
 
         def to_working() -> np.ndarray:
             if not working:
                 working.append(transform.to_working(np.array(straight, dtype=np.float32, order="C")))
             return working[0]
 
+        def new_shot() -> bool:
+            if not shot:
+                shot.append(self._new_shot(to_working(), index) if plan.tracks_shots else False)
+                self.last_cut = shot[0]
+            return shot[0]
+
+        stylized_cache: dict[tuple, np.ndarray] = {}
         results: dict[tuple, np.ndarray] = {}
 
         def render(look: Look) -> np.ndarray | None:
             """``look``'s full-frame result, straight, in the source space; None at strength 0."""
+            i = self._look_index.get(id(look), -1)
+            st = self._states.setdefault(i, _LookState())
             key = look.key_at(frame)
             if key is None:
+                st.last = None
                 return None
-            if key not in results:
+            # Looks with state get their own results; stateless ones share equal keys' pixels.
+            out_key = (i, key) if plan.tracks_shots else key
+            if out_key in results:
+                return results[out_key]
+            src = to_working()
+            strength = look.strength_at(frame)
+            if not (plan.tracks_shots or plan.preserve_colour or plan.histogram_match):
+                # Nothing between the network and the mix: the stylizer does both in one call.
                 start = time.perf_counter()
-                styled = self.stylizer.apply(
-                    to_working(), look.blend_at(frame), look.strength_at(frame), ceiling=transform.network_ceiling
+                mixed = self.stylizer.apply(src, look.blend_at(frame), strength, ceiling=transform.network_ceiling)
+                self.network_seconds += time.perf_counter() - start
+                results[out_key] = transform.from_working(np.ascontiguousarray(mixed, dtype=np.float32), inplace=True)
+                return results[out_key]
+            cut = new_shot()
+            net_key = (i, key) if plan.network.shot_stats else key
+            if net_key not in stylized_cache:
+                start = time.perf_counter()
+                if plan.network.shot_stats and look.model != "custom" and st.shot is None:
+                    st.shot = self.stylizer.shot_stylizer(look.model)
+                styled = self.stylizer.stylize(
+                    src, look.blend_at(frame), strength, ceiling=transform.network_ceiling,
+                    shot=st.shot, new_shot=cut,  # type: ignore[arg-type]
                 )
                 self.network_seconds += time.perf_counter() - start
-                results[key] = transform.from_working(np.ascontiguousarray(styled, dtype=np.float32), inplace=True)
-            return results[key]
+                stylized_cache[net_key] = self._colour_ops(src, styled, frame)
+            styled = stylized_cache[net_key]
+            if plan.temporal is not None:
+                start = time.perf_counter()
+                if st.blender is None:
+                    st.blender = self._blender()
+                if cut or index is None or st.last is None or st.last != index - 1:
+                    st.blender.reset()
+                styled = st.blender.step(src, styled, amount=float(plan.temporal(frame)))
+                self.temporal_seconds += time.perf_counter() - start
+            st.last = index
+            mixed = mix(src, styled, strength)
+            if mixed is stylized_cache.get(net_key):
+                mixed = mixed.copy()  # the cache may serve another look: convert a copy in place
+            results[out_key] = transform.from_working(np.ascontiguousarray(mixed, dtype=np.float32), inplace=True)
+            return results[out_key]
 
         touched: np.ndarray | None = None
         if regions is None:
@@ -227,7 +410,9 @@ class FramePipeline:
             layers = []
             for region, mask in zip(regions.regions, masks):
                 if not np.any(mask > 0):
-                    continue  # the network does not run for a region that is empty on this frame
+                    # The network does not run for a region that is empty on this frame.
+                    self._states.setdefault(self._look_index.get(id(region.look), -1), _LookState()).last = None
+                    continue
                 result = render(region.look)
                 if result is None and base is None and not layers:
                     continue  # the source over the source: nothing to do, pixels stay exact
@@ -249,6 +434,28 @@ class FramePipeline:
             out = np.where(touched[..., None], out, rgb)
         return out
 
+    def _colour_ops(self, src: np.ndarray, styled: np.ndarray, frame: float) -> np.ndarray:
+        """Histogram match, then colour preservation, against the (network-range) source.
+
+        Histogram matching first: preserve_colour then puts the source's exact chroma under
+        the matched lightness, so ``preserve_colour: 1`` keeps the source hue whatever else is on.
+        """
+        plan = self.plan
+        if plan.histogram_match is None and plan.preserve_colour is None:
+            return styled
+        from filmstyle.look import histogram_match, preserve_color
+
+        reference = np.clip(src, 0.0, 1.0)
+        if plan.histogram_match is not None:
+            amount = float(plan.histogram_match(frame))
+            if amount > 0.0:
+                styled = histogram_match(styled, reference, amount)
+        if plan.preserve_colour is not None:
+            amount = float(plan.preserve_colour(frame))
+            if amount > 0.0:
+                styled = preserve_color(reference, styled, amount)
+        return styled
+
     def _channel_reader(self, source: io.SourceFrame):
         cache: dict[str, np.ndarray] = {}
 
@@ -264,6 +471,27 @@ class FramePipeline:
         if self._matte_loader is None:
             self._matte_loader = matte_loader()
         return self._matte_loader
+
+
+def _resume(plan: RenderPlan, pipeline: FramePipeline, frame: int, rendered_before: int | None,
+            read: Callable[[int], io.SourceFrame]) -> None:
+    """Prime the pipeline from the frame before ``frame`` when this run did not render it but it
+    is on disk (a resumed render, a skipped frame, or a chunk that follows an earlier chunk)."""
+    frames = plan.source.frames
+    index = frames.index(frame)
+    previous = frames[index - 1] if index > 0 else frame - 1
+    if previous == rendered_before:
+        return
+    out = plan.output.path(previous)
+    src = plan.source.path(previous) if index > 0 else io.FrameSequence(plan.source.pattern, (previous,)).path(previous)
+    if src == plan.source.path(frame) or not (out.exists() and src.exists()):
+        return  # a single still has no neighbour; or nothing on disk to resume from
+    if index == 0:
+        # Frame numbers outside the sequence: read the neighbour by its own path.
+        source = io.read_frame(src, layer=plan.layer, part=plan.part)
+    else:
+        source = read(previous)
+    pipeline.prime(previous, source, out)
 
 
 def render_sequence(
@@ -330,6 +558,8 @@ def render_sequence(
                     report,
                 )
             t0 = time.perf_counter()
+            if plan.tracks_shots:
+                _resume(plan, pipeline, frame, todo[i - 1] if i else None, read)
             source = pending_read.result() if pending_read is not None else read(frame)
             pending_read = pool.submit(read, todo[i + 1]) if i + 1 < len(todo) else None
             net_before = pipeline.network_seconds

@@ -11,7 +11,12 @@ Strength semantics (the same number means the same thing on every frame, in ever
   the look in evenly.
 * ``1 < s <= 2`` — arbitrary (image) styles only: the style vector is pushed past the style,
   away from the content's own vector, ``v = v_content + s * (v_style - v_content)``, which
-  exaggerates the style's textures and palette. The 26 built-in looks stop at 1.
+  exaggerates the style's textures and palette. The 26 built-in looks and user models stop at 1.
+
+How the network runs is a :class:`NetworkOptions` (tiling, stroke scale, per-shot frozen
+instance-norm statistics); the render loop splits a look into :meth:`FrameStylizer.stylize`
+(network + ceiling, no mix) and :func:`mix`, so colour preservation and temporal blending can
+sit between them. :meth:`FrameStylizer.apply` is both in one call.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from filmstyle.styles import StyleRef
 
 if TYPE_CHECKING:
     from filmstyle.models import ArbitraryStylizer, Cin26Stylizer
+    from filmstyle.models.custom import CustomStylizer
+    from filmstyle.tiling import ShotStatsStylizer, TiledStylizer
+    from filmstyle.user_styles import CustomStyleRef
 
 __all__ = [
     "MAX_STRENGTH",
@@ -37,11 +45,16 @@ __all__ = [
     "StyleLayer",
     "Look",
     "FrameStylizer",
+    "NetworkOptions",
+    "TILING_MODES",
     "blend_model",
+    "mix",
 ]
 
 #: Largest strength per model; see the module docstring.
-MAX_STRENGTH = {"cin26": 1.0, "arbitrary": 2.0}
+MAX_STRENGTH = {"cin26": 1.0, "arbitrary": 2.0, "custom": 1.0}
+#: ``tiling`` values: tile above :attr:`filmstyle.tiling.TiledStylizer` ``min_pixels``, always, never.
+TILING_MODES = ("auto", "on", "off")
 
 
 #: A per-frame number: a constant or a keyed curve's ``value_at``.
@@ -72,7 +85,46 @@ def blend_model(blend: Sequence[StyleWeight], *, field: str = "styles") -> str:
             f"{field}: cannot blend built-in looks with image styles in one blend "
             "(built-ins run on the 26-style network, images on the arbitrary network)"
         )
+    if models == {"custom"} and len({sw.style for sw in blend}) > 1:
+        # Two user networks have nothing in common to blend; regions can put them side by side.
+        raise StyleError(f"{field}: a custom model cannot be blended with other styles; use regions")
     return models.pop()
+
+
+def mix(working: np.ndarray, stylized: np.ndarray, strength: float) -> np.ndarray:
+    """The strength rule for ``0 < strength``: ``working + s * (stylized - working)``, capped at 1."""
+    if strength >= 1.0:
+        return stylized
+    # Mix against the unclipped source so highlights outside [0, 1] fade in, not jump.
+    return (working + np.float32(strength) * (stylized - working)).astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """How the network runs on a frame (see :mod:`filmstyle.tiling`).
+
+    Attributes:
+        tiling: ``"auto"`` (tile frames above ``min_pixels``), ``"on"`` or ``"off"``.
+        tile_size: tile side in pixels (before the halo).
+        stroke_scale: None = the network at the frame's own resolution (strokes fixed in
+            pixels); a number = strokes sized as at 1080 rows times this, see
+            :func:`filmstyle.tiling.stroke_scaled`.
+        stroke_detail: weight of the source's fine luminance detail added back (0..1).
+        shot_stats: freeze instance-norm statistics at the first frame of each shot.
+        min_pixels: the ``auto`` threshold.
+    """
+
+    tiling: str = "auto"
+    tile_size: int = 1024
+    stroke_scale: float | None = None
+    stroke_detail: float = 1.0
+    shot_stats: bool = False
+    min_pixels: int = 2048 * 1152
+
+    def tiled(self, height: int, width: int) -> bool:
+        if self.tiling == "auto":
+            return height * width > self.min_pixels
+        return self.tiling == "on"
 
 
 @dataclass(frozen=True)
@@ -141,6 +193,7 @@ class FrameStylizer:
         style_image_loader: turns a style image path into working-space pixels ``(H, W, 3)``
             float32 in [0, 1] (the render layer supplies one that colour-manages the image the
             same way as the plate).
+        options: how the network runs (tiling, stroke scale, shot statistics).
     """
 
     def __init__(
@@ -149,13 +202,17 @@ class FrameStylizer:
         device: str = "cpu",
         precision: str = "fp32",
         style_image_loader=None,
+        options: NetworkOptions | None = None,
     ) -> None:
         self.device = device
         self.precision = precision
+        self.options = options or NetworkOptions()
         self._load_style_image = style_image_loader
         self._cin26: Cin26Stylizer | None = None
         self._arbitrary: ArbitraryStylizer | None = None
         self._vectors: dict[Path, np.ndarray] = {}
+        self._custom: dict[Path, CustomStylizer] = {}
+        self._tilers: dict[str, TiledStylizer] = {}
 
     # -- models, loaded on first use -------------------------------------------------------
     @property
@@ -174,13 +231,44 @@ class FrameStylizer:
             self._arbitrary = ArbitraryStylizer(device=self.device, precision=self.precision)
         return self._arbitrary
 
-    def prepare(self, styles: Sequence[StyleRef]) -> None:
+    def custom(self, style: CustomStyleRef) -> CustomStylizer:
+        """The user model of a ``custom`` style, loaded once per path."""
+        runner = self._custom.get(style.path)
+        if runner is None:
+            from filmstyle.models.custom import load_custom
+
+            runner = load_custom(style.path, value_range=style.value_range, device=self.device)
+            self._custom[style.path] = runner
+        return runner
+
+    def tiler(self, model: str) -> TiledStylizer:
+        """The tiled torch runner of a built-in network (frozen-statistics capable)."""
+        tiler = self._tilers.get(model)
+        if tiler is None:
+            from filmstyle.tiling import TiledStylizer
+
+            o = self.options
+            # The tiler's own size rule must agree with ``options.tiled`` (ShotStatsStylizer uses it).
+            min_pixels = {"on": 0, "off": 1 << 62}.get(o.tiling, o.min_pixels)
+            tiler = TiledStylizer(model, tile=o.tile_size, device=self.device, min_pixels=min_pixels)
+            self._tilers[model] = tiler
+        return tiler
+
+    def shot_stylizer(self, model: str) -> ShotStatsStylizer:
+        """A fresh per-look helper that keeps one shot's statistics (the caller keeps it per look)."""
+        from filmstyle.tiling import ShotStatsStylizer
+
+        return ShotStatsStylizer(self.tiler(model))
+
+    def prepare(self, styles: Sequence[StyleRef | CustomStyleRef]) -> None:
         """Load the models these styles need and compute image-style vectors once per run."""
         for style in styles:
             if style.model == "cin26":
                 _ = self.cin26
+            elif style.model == "custom":
+                self.custom(style)  # type: ignore[arg-type]
             else:
-                self.style_vector(style)
+                self.style_vector(style)  # type: ignore[arg-type]
 
     def style_vector(self, style: StyleRef) -> np.ndarray:
         """The arbitrary network's 100-d vector for an image style, cached per path."""
@@ -195,22 +283,26 @@ class FrameStylizer:
         return vector
 
     # -- per frame -------------------------------------------------------------------------
-    def apply(
+    def stylize(
         self,
         working: np.ndarray,
         blend: Sequence[StyleWeight],
         strength: float,
         *,
         ceiling: float | None = None,
+        shot: ShotStatsStylizer | None = None,
+        new_shot: bool = False,
     ) -> np.ndarray:
-        """Stylize one frame.
+        """The full stylization of one frame, before the strength mix.
 
         Args:
             working: ``(H, W, 3)`` float32 working-space pixels, nominally [0, 1].
             blend: styles with weights for this frame (normalised here; all of one model).
-            strength: see the module docstring; ``0`` is the caller's job (pass-through).
+            strength: see the module docstring (above 1 it changes the arbitrary style vector).
             ceiling: highest code a stylized pixel may take (the working space's
-                ``network_ceiling``); applied before the mix so source highlights stay intact.
+                ``network_ceiling``), so the later mix keeps source highlights intact.
+            shot: with :attr:`NetworkOptions.shot_stats`, the look's :meth:`shot_stylizer`.
+            new_shot: the frame starts a shot (record new statistics).
 
         Returns:
             ``(H, W, 3)`` float32 working-space pixels.
@@ -225,21 +317,56 @@ class FrameStylizer:
             raise StyleError("styles: every blend weight is 0 on this frame")
         weights /= total
         network_in = np.clip(working, 0.0, 1.0).astype(np.float32, copy=False)
-        if model == "cin26":
-            table = np.zeros(26, dtype=np.float32)
-            for sw, w in zip(blend, weights):
-                table[sw.style.index] += w
-            stylized = self.cin26(network_in, table)
+        o = self.options
+        if model == "custom":
+            if o.tiling == "on" or o.shot_stats:
+                raise StyleError("styles: tiling on and shot_stats need a built-in network, not a custom model")
+            net = self.custom(blend[0].style)  # type: ignore[arg-type]
         else:
-            vector = sum(float(w) * self.style_vector(sw.style) for sw, w in zip(blend, weights))
-            vector = np.asarray(vector, dtype=np.float32)
-            if strength > 1.0:
-                own = self.arbitrary.style_vector(network_in)
-                vector = (own + strength * (vector - own)).astype(np.float32)
-            stylized = self.arbitrary(network_in, vector)
+            if model == "cin26":
+                cond = np.zeros(26, dtype=np.float32)
+                for sw, w in zip(blend, weights):
+                    cond[sw.style.index] += w
+                runner = self.cin26
+            else:
+                vector = sum(float(w) * self.style_vector(sw.style) for sw, w in zip(blend, weights))
+                cond = np.asarray(vector, dtype=np.float32)
+                if strength > 1.0:
+                    own = self.arbitrary.style_vector(network_in)
+                    cond = (own + strength * (cond - own)).astype(np.float32)
+                runner = self.arbitrary
+
+            def net(image: np.ndarray) -> np.ndarray:
+                tiled = o.tiled(*image.shape[:2])
+                if shot is not None:
+                    # Records statistics on a new shot or a moved blend, then runs with them frozen.
+                    return shot(image, cond, new_shot=new_shot)
+                if tiled:
+                    return self.tiler(model)(image, cond, tiled=True)
+                # The default path: the fast runner (ORT or channels-last torch), unchanged.
+                return runner(image, cond)
+
+        if o.stroke_scale is None:
+            stylized = net(network_in)
+        else:
+            from filmstyle.tiling import stroke_scaled
+
+            stylized = stroke_scaled(net, network_in, stroke_scale=o.stroke_scale, detail=o.stroke_detail)
         if ceiling is not None:
             stylized = np.minimum(stylized, np.float32(ceiling))
-        if strength >= 1.0:
-            return stylized
-        # Mix against the unclipped source so highlights outside [0, 1] fade in, not jump.
-        return (working + np.float32(strength) * (stylized - working)).astype(np.float32, copy=False)
+        return stylized
+
+    def apply(
+        self,
+        working: np.ndarray,
+        blend: Sequence[StyleWeight],
+        strength: float,
+        *,
+        ceiling: float | None = None,
+    ) -> np.ndarray:
+        """Stylize one frame and mix it at ``strength``; see :meth:`stylize` and :func:`mix`.
+
+        Returns:
+            ``(H, W, 3)`` float32 working-space pixels.
+        """
+        return mix(working, self.stylize(working, blend, strength, ceiling=ceiling), strength)

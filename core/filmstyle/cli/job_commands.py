@@ -106,7 +106,27 @@ def format_summary(job, plan) -> str:
     else:
         lines += curve_rows(plan.look, "look")
     lines.append("weights are normalised per frame; '-' where the strength is 0 (source untouched)")
+    quality = _quality_summary(job, plan, samples)
+    if quality:
+        lines.append(quality)
     return "\n".join(lines)
+
+
+def _quality_summary(job, plan, samples) -> str:
+    """One line with the shot-quality settings that are on (empty when all are off)."""
+    parts = []
+    for name in ("temporal", "preserve_colour", "histogram_match"):
+        param = getattr(plan, name)
+        if param is not None:
+            parts.append(f"{name} " + "/".join(f"{param(f):.2f}" for f in samples))
+    net = plan.network
+    if net.stroke_scale is not None:
+        parts.append(f"stroke_scale {net.stroke_scale:g} (detail {net.stroke_detail:g})")
+    if net.tiling != "auto" or job.tile_size is not None:
+        parts.append(f"tiling {net.tiling} ({net.tile_size} px)")
+    if net.shot_stats:
+        parts.append("shot_stats")
+    return "shot quality: " + ", ".join(parts) if parts else ""
 
 
 def _weight(look, layer, frame) -> float:
