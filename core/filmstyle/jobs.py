@@ -51,7 +51,7 @@ Shot-quality fields:
 * ``stroke_scale`` (number > 0; default none = the network at the plate's own resolution): the
   network runs at ``1080 / stroke_scale`` rows and is resized back, so a look has the same
   strokes at 2K, 4K and 8K; ``stroke_detail`` (0..1, default 1) adds the plate's finer detail back.
-* ``tiling`` (``auto``: tile frames above 2048x1152 pixels; ``on``; ``off``), ``tile_size``
+* ``tiling`` (``auto``: tile frames above 4096x2304 pixels; ``on``; ``off``), ``tile_size``
   (>= 64, default 1024): tiles share one set of instance-norm statistics, so they join without
   seams and an 8K frame fits in a few GB. ``shot_stats: true`` freezes those statistics at the
   first frame of each shot (no global pumping of tone), restarting on cuts.
@@ -907,7 +907,7 @@ def job_json_schema() -> dict[str, Any]:
             "stroke_detail": {"type": "number", "minimum": 0, "maximum": 1,
                               "description": "Plate detail added back above the processing size (default 1)."},
             "tiling": {"enum": [*TILING_MODES, True, False],
-                       "description": "auto (tile above 2048x1152 pixels), on or off; YAML true/false mean on/off."},
+                       "description": "auto (tile above 4096x2304 pixels), on or off; YAML true/false mean on/off."},
             "tile_size": {"type": ["integer", "null"], "minimum": 64, "description": "Tile side in pixels (default 1024)."},
             "shot_stats": {"type": "boolean", "description": "Freeze instance-norm statistics per shot (reset on cuts)."},
         },
@@ -975,7 +975,7 @@ preserve_colour: 0          # 1 = the plate's colours with the style's light and
 histogram_match: 0          # 1 = the plate's per-channel tone distribution
 # stroke_scale: 1           # strokes as at 1080 rows x this, the same at 2K, 4K and 8K
 # stroke_detail: 1          # with stroke_scale: the plate's fine detail added back (0..1)
-tiling: auto                # auto (tile above 2048x1152), on or off
+tiling: auto                # auto (tile above 4096x2304), on or off
 # tile_size: 1024
 shot_stats: false           # true: freeze the network's statistics per shot (no tone pumping)
 # A user model as a style:  styles: [custom:models/monet.pth]  (or a name from styles.yaml)

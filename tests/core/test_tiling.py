@@ -165,3 +165,117 @@ def test_shot_stats_stay_fixed_within_a_shot_and_renew_on_a_cut(cin26):
     renewed = shot.stats
     shot(b, np.eye(26, dtype=np.float32)[3])  # a new style renews the statistics too
     assert shot.stats is not renewed
+
+
+# -- onnxruntime backend: record/frozen graphs must match the torch passes -----------------------
+ARBITRARY_STYLE = np.random.default_rng(5).normal(0, 1, 100).astype(np.float32)
+BACKEND_CASES = [("cin26", STYLE7), ("arbitrary", ARBITRARY_STYLE)]
+
+
+def _tilers(model, cin26, transformer, **kw) -> tuple[TiledStylizer, TiledStylizer]:
+    """The same network behind a torch and an onnxruntime tiler."""
+    net = cin26 if model == "cin26" else transformer
+    return (TiledStylizer(model, net=net, backend="torch", **kw), TiledStylizer(model, net=net, backend="ort", **kw))
+
+
+def test_auto_backend_is_ort_on_cpu_and_ort_refuses_cuda():
+    assert TiledStylizer("cin26").backend == "ort"
+    with pytest.raises(ModelError, match="backend"):
+        TiledStylizer("cin26", backend="onnx")
+    with pytest.raises(ModelError, match="CPU only"):
+        TiledStylizer("cin26", backend="ort", device="cuda")
+
+
+@pytest.mark.parametrize("model,style", BACKEND_CASES)
+def test_ort_recorded_statistics_match_torch(model, style, cin26, transformer):
+    img = photo(128, 96)
+    torch_tiler, ort_tiler = _tilers(model, cin26, transformer)
+    ref, got = torch_tiler.stats_for(img, style), ort_tiler.stats_for(img, style)
+    assert len(got) == len(ref) == (18 if model == "cin26" else 13)
+    for a, b in zip(got.means + got.variances, ref.means + ref.variances):
+        assert a.shape == b.shape and a.dtype == torch.float32
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+    # Untiled without statistics is the plain network on both backends.
+    assert np.abs(ort_tiler(img, style, tiled=False) - torch_tiler(img, style, tiled=False)).max() <= 1e-4
+
+
+@pytest.mark.parametrize("model,style", BACKEND_CASES)
+def test_ort_frozen_output_matches_torch(model, style, cin26, transformer):
+    a, b = photo(128, 96), np.ascontiguousarray(photo(128, 96)[::-1, ::-1] * 0.6)
+    torch_tiler, ort_tiler = _tilers(model, cin26, transformer)
+    stats = torch_tiler.stats_for(a, style)  # statistics from one backend feed the other
+    ref = torch_tiler(b, style, stats=stats, tiled=False)
+    got = ort_tiler(b, style, stats=stats, tiled=False)
+    assert got.shape == b.shape
+    assert np.abs(got - ref).max() <= 1e-4
+
+
+@pytest.mark.parametrize("model,style", BACKEND_CASES)
+def test_tiled_ort_matches_tiled_torch(model, style, cin26, transformer):
+    img = photo(130, 98)  # sides not multiples of 4: padding and crops as in the torch path
+    torch_tiler, ort_tiler = _tilers(model, cin26, transformer, tile=64, halo=16, stats_size=64)
+    ref, got = torch_tiler(img, style, tiled=True), ort_tiler(img, style, tiled=True)
+    assert got.shape == img.shape
+    assert np.abs(got - ref).max() <= 1e-4
+
+
+@pytest.mark.parametrize("model,style", BACKEND_CASES)
+def test_frozen_graph_takes_the_statistics_as_inputs(model, style, cin26, transformer):
+    import onnx
+
+    from filmstyle.models.norm import NormStats
+    from filmstyle.models.stats_runtime import export_stats_onnx
+
+    net = cin26 if model == "cin26" else transformer
+    name = "cin26" if model == "cin26" else "transformer"
+    layers = 18 if model == "cin26" else 13
+    graph = onnx.load(export_stats_onnx(name, "frozen", net)).graph
+    stat_inputs = [i.name for i in graph.input if i.name.startswith(("mean_", "var_"))]
+    assert len(stat_inputs) == 2 * layers
+    assert not {i.name for i in graph.initializer} & set(stat_inputs)
+
+    img = photo(128, 96)
+    _, ort_tiler = _tilers(model, cin26, transformer)
+    stats = ort_tiler.stats_for(img, style)
+    other = NormStats([m + 0.1 for m in stats.means], [v * 2.0 for v in stats.variances])
+    # Only the last layer changed: the graph reads every layer's input, not just the first.
+    last = NormStats(stats.means[:-1] + [other.means[-1]], stats.variances[:-1] + [other.variances[-1]])
+    base = ort_tiler(img, style, stats=stats, tiled=False)
+    assert np.abs(ort_tiler(img, style, stats=other, tiled=False) - base).max() > 1e-2
+    assert np.abs(ort_tiler(img, style, stats=last, tiled=False) - base).max() > 1e-3
+    # Own statistics frozen = the plain network.
+    assert np.abs(base - ort_tiler(img, style, tiled=False)).max() <= 1e-5
+
+
+def test_ort_refuses_statistics_from_another_model(cin26, transformer):
+    _, ort_cin = _tilers("cin26", cin26, transformer)
+    _, ort_arb = _tilers("arbitrary", cin26, transformer)
+    img = photo(128, 96)
+    stats = ort_arb.stats_for(img, ARBITRARY_STYLE)
+    with pytest.raises(ModelError, match="frozen norm statistics"):
+        ort_cin(img, STYLE7, stats=stats, tiled=False)
+
+
+def test_statistics_graphs_are_cached_and_checked(transformer, tmp_path, monkeypatch):
+    import copy
+
+    import onnx
+
+    from filmstyle.models.stats_runtime import export_stats_onnx
+
+    monkeypatch.setenv("FILMSTYLE_CACHE_DIR", str(tmp_path))
+    record = export_stats_onnx("transformer", "record", transformer)
+    frozen = export_stats_onnx("transformer", "frozen", transformer)
+    assert record != frozen and record.parent == frozen.parent == tmp_path / "onnx"
+    stamp = record.stat().st_mtime_ns
+    assert export_stats_onnx("transformer", "record", transformer) == record
+    assert record.stat().st_mtime_ns == stamp  # served from the cache
+    # A truncated file fails its sidecar checksum and is exported again.
+    record.write_bytes(record.read_bytes()[:-10])
+    assert export_stats_onnx("transformer", "record", transformer) == record
+    onnx.checker.check_model(str(record))
+    # Other weights, other file: a network is never served another one's graph.
+    other = copy.deepcopy(transformer)
+    with torch.no_grad():
+        next(other.parameters()).add_(1.0)
+    assert export_stats_onnx("transformer", "record", other) != record

@@ -57,7 +57,9 @@ def stylize(
     bit_depth: Annotated[
         Optional[str], typer.Option(help="Output depth: half, float, 8, 10, 12, 16 (default: the source's).")
     ] = None,
-    compression: Annotated[Optional[str], typer.Option(help="Output compression (default: the source's).")] = None,
+    compression: Annotated[Optional[str], typer.Option(
+        help="Output compression (default: the source's; a lossy EXR source (dwaa, dwab, b44) is "
+             "written as zip so untouched channels stay bit-exact).")] = None,
     temporal: Annotated[
         str,
         typer.Option(help="Flicker reduction 0..<1 (number or curve): weight of the flow-warped previous frame; 0 = off."),
@@ -76,7 +78,7 @@ def stylize(
         typer.Option(help="Strokes sized as at 1080 rows times this, at any resolution (default: network at full resolution)."),
     ] = None,
     stroke_detail: Annotated[float, typer.Option(help="With --stroke-scale: plate detail added back, 0..1.")] = 1.0,
-    tiling: Annotated[str, typer.Option(help="auto (tile above 2048x1152 pixels), on or off.")] = "auto",
+    tiling: Annotated[str, typer.Option(help="auto (tile above 4096x2304 pixels), on or off.")] = "auto",
     tile_size: Annotated[Optional[int], typer.Option(help="Tile side in pixels (default 1024).")] = None,
     shot_stats: Annotated[
         bool, typer.Option(help="Freeze the network's instance-norm statistics per shot (reset on cuts).")
