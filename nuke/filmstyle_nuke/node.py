@@ -222,7 +222,7 @@ def _wait_then_finish(ctx):
     except WorkerError as exc:
         return nuke.executeInMainThreadWithResult(_fail, (ctx["node"], str(exc)))
     finally:
-        del task
+        task = None  # Nuke closes a ProgressTask when it is released
     return nuke.executeInMainThreadWithResult(_finish, (ctx, final, result))
 
 

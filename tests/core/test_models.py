@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import os
 
+import cv2
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import torch
 
@@ -25,9 +27,6 @@ from filmstyle.models import (
 from filmstyle.models import weights as weights_mod
 from filmstyle.models.convert import CONVERTERS
 from filmstyle.models.graph import GraphView
-
-import onnxruntime as ort  # noqa: E402
-import cv2  # noqa: E402
 
 
 # -- fixtures ------------------------------------------------------------------------------
