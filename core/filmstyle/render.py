@@ -5,7 +5,7 @@ or an artist needs around it: models loaded once, reading the next frame and wri
 while the network runs, existing outputs skipped so a killed render resumes, every frame written
 to a temp file and renamed, and a progress callback.
 
-Shot quality (issue 5). Each look is done in the working space in this order::
+Shot quality. Each look is done in the working space in this order::
 
     network (tiled or not, stroke-scaled or not, frozen shot statistics or not)
     -> histogram_match, then preserve_colour, against the source working frame

@@ -1,4 +1,4 @@
-"""Shot quality (issue 5) through the one render path: temporal blending, resume, cuts, colour
+"""Shot quality through the one render path: temporal blending, resume, cuts, colour
 preservation, tiling, stroke scale, user models and the job fields.
 
 Footage: an excerpt of *Big Buck Bunny* (c) 2008 Blender Foundation, www.bigbuckbunny.org,

@@ -104,7 +104,7 @@ def test_knobs_come_from_the_schema(graph):
     for param in load_schema():
         assert graph.knob(param.name) is not None, param.name
     assert graph["strength"].value() == 1.0 and graph["fs_hashes"].visible() is False
-    assert graph.knob("temporal") is not None  # offered by the core since shot quality (issue 5)
+    assert graph.knob("temporal") is not None  # a shot-quality knob from the schema
 
 
 def test_keyed_strength_renders_per_frame_and_rerenders_only_changes(nuke, graph):

@@ -14,6 +14,7 @@ import hashlib
 import os
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,10 +96,8 @@ def export_onnx(name: str, net: nn.Module | None = None) -> Path:
     side = wpath.with_name(wpath.name + ".sha256")
     wsha = side.read_text().split()[0] if side.is_file() else sha256_file(wpath)
     path = cache_dir() / "onnx" / f"{name}-{wsha[:12]}-v{_EXPORT_VERSION}.onnx"
-    sidecar = path.with_name(path.name + ".sha256")
-    with _lock:
-        if path.is_file() and sidecar.is_file() and sidecar.read_text().split()[:1] == [sha256_file(path)]:
-            return path
+
+    def trace() -> bytes:
         import io
 
         buf = io.BytesIO()
@@ -110,7 +109,21 @@ def export_onnx(name: str, net: nn.Module | None = None) -> Path:
                 dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "cond": {0: "batch"},
                               "stylized": {0: "batch", 2: "height", 3: "width"}},
                 opset_version=17, dynamo=False)
-        data = buf.getvalue()
+        return buf.getvalue()
+
+    return cached_export(path, trace)
+
+
+def cached_export(path: Path, export: Callable[[], bytes]) -> Path:
+    """``path`` when it holds the bytes its ``.sha256`` sidecar names; else ``export()`` written there.
+
+    The file and its sidecar are written atomically, so an interrupted export is redone next time.
+    """
+    sidecar = path.with_name(path.name + ".sha256")
+    with _lock:
+        if path.is_file() and sidecar.is_file() and sidecar.read_text().split()[:1] == [sha256_file(path)]:
+            return path
+        data = export()
         try:
             atomic_write_bytes(path, data)
             atomic_write_bytes(sidecar, f"{hashlib.sha256(data).hexdigest()}  {path.name}\n".encode())

@@ -36,8 +36,8 @@ from torch import nn
 
 from filmstyle.errors import ModelError
 from filmstyle.models.norm import NormStats, frozen_stats, record_stats
-from filmstyle.models.runtime import _COND_DIM, _ort_available, load_model, ort_session, physical_cores
-from filmstyle.models.weights import atomic_write_bytes, cache_dir, sha256_file
+from filmstyle.models.runtime import _COND_DIM, _ort_available, cached_export, load_model, ort_session, physical_cores
+from filmstyle.models.weights import cache_dir
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -49,7 +49,6 @@ STATS_GRAPHS = ("record", "frozen")
 STATS_BACKENDS = ("auto", "torch", "ort")
 # Version of the record/frozen graphs only; export_onnx's plain graph keeps its own.
 _EXPORT_VERSION = "1"
-_lock = threading.Lock()
 
 
 def resolve_stats_backend(device: torch.device, backend: str) -> str:
@@ -188,17 +187,7 @@ def export_stats_onnx(name: str, kind: str, net: nn.Module | None = None) -> Pat
         raise ModelError(f"ONNX statistics export: kind must be one of {', '.join(STATS_GRAPHS)}, got {kind!r}")
     net = net if net is not None else load_model(name)
     path = cache_dir() / "onnx" / f"{name}-{weights_digest(net)[:12]}-{kind}-stats-v{_EXPORT_VERSION}.onnx"
-    sidecar = path.with_name(path.name + ".sha256")
-    with _lock:
-        if path.is_file() and sidecar.is_file() and sidecar.read_text().split()[:1] == [sha256_file(path)]:
-            return path
-        data = _trace(name, kind, net)
-        try:
-            atomic_write_bytes(path, data)
-            atomic_write_bytes(sidecar, f"{hashlib.sha256(data).hexdigest()}  {path.name}\n".encode())
-        except OSError as exc:
-            raise ModelError(f"{path}: cannot write ONNX export ({exc.strerror or exc})") from None
-    return path
+    return cached_export(path, lambda: _trace(name, kind, net))
 
 
 def _stats_feed(stats: NormStats, channels: tuple[int, ...]) -> dict[str, np.ndarray]:
