@@ -969,7 +969,7 @@ overwrite: false            # true re-renders frames that already exist
 clean_nans: false           # true replaces NaN/Inf pixels instead of refusing the frame
 
 # Shot quality (all optional; the values shown are the defaults, i.e. off).
-temporal: 0                 # flicker reduction 0..<1 (0.5-0.8 typical), a number or a curve
+temporal: 0                 # flicker reduction 0..<1 (0.6-0.7 typical), a number or a curve
 # temporal_cut_threshold: 0.35   # luma-histogram jump (0..2) that counts as a shot cut
 preserve_colour: 0          # 1 = the plate's colours with the style's light and texture
 histogram_match: 0          # 1 = the plate's per-channel tone distribution
