@@ -302,3 +302,23 @@ def test_bench_rejects_an_unknown_section():
 
     with pytest.raises(InputError, match=r"^--only: unknown section 'speed', valid: core, scale, memory, temporal$"):
         run_bench(sections=["speed"])
+
+
+@needs_clip
+def test_footage_to_plate_example_writes_an_acescg_plate(tmp_path):
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "footage_to_plate.py"
+    spec = importlib.util.spec_from_file_location("footage_to_plate", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    count = module.write_plate(CLIP, str(tmp_path / "clip.####.exr"), start=10, count=2, width=96)
+    assert count == 2
+    frame = io.read_frame(tmp_path / "clip.1002.exr")
+    assert (frame.width, frame.height) == (96, 54)
+    assert frame.colorspace_hint in ("ACEScg", "lin_ap1_scene")
+    # Back through filmstyle's default EXR transform, the plate matches the decoded video frame.
+    video = cv2.resize(decode(11, 1, (1280, 720))[0], (96, 54), interpolation=cv2.INTER_AREA)
+    back = np.clip(working(tmp_path / "clip.1002.exr"), 0, 1)
+    srgb_video = np.where(video <= 0.0031308, video * 12.92, 1.055 * np.power(video, 1 / 2.4) - 0.055)
+    assert np.median(np.abs(back - srgb_video)) < 0.05
