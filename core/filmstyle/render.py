@@ -264,7 +264,7 @@ class FramePipeline:
         straight = color.unpremultiply(rgb, alpha) if alpha is not None else rgb
         if color.count_nonfinite(straight):
             straight = color.clean_nonfinite(straight)
-        return self.transform_for(frame).to_working(np.array(straight, dtype=np.float32, order="C"))
+        return self.transform_for(frame).to_working(np.array(straight, dtype=np.float32, order="C"), inplace=True)
 
     def prime(self, frame: int, source: io.SourceFrame, output: Path) -> bool:
         """Rebuild the between-frame state from ``frame``, rendered earlier: its source and its
@@ -332,7 +332,8 @@ class FramePipeline:
 
         def to_working() -> np.ndarray:
             if not working:
-                working.append(transform.to_working(np.array(straight, dtype=np.float32, order="C")))
+                # np.array always copies, so converting in place spares a full-frame buffer.
+                working.append(transform.to_working(np.array(straight, dtype=np.float32, order="C"), inplace=True))
             return working[0]
 
         def new_shot() -> bool:

@@ -359,7 +359,8 @@ class FrameStylizer:
 
             stylized = stroke_scaled(net, network_in, stroke_scale=o.stroke_scale, detail=o.stroke_detail)
         if ceiling is not None:
-            stylized = np.minimum(stylized, np.float32(ceiling))
+            # The network result is a fresh array: cap it in place (a full frame less at 8K).
+            stylized = np.minimum(stylized, np.float32(ceiling), out=stylized)
         return stylized
 
     def apply(
