@@ -81,21 +81,29 @@ class _Body(nn.Module):
         return self.net.body(image, cond)
 
 
+def weights_digest(net: nn.Module) -> str:
+    """sha256 (hex) of ``net``'s state dict: names, dtypes, shapes and values."""
+    h = hashlib.sha256()
+    for key, tensor in sorted(net.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
 def export_onnx(name: str, net: nn.Module | None = None) -> Path:
     """ONNX export of our float ``cin26`` or ``transformer`` body, dynamic batch/H/W, cached.
 
-    The file is named after the sha256 of the weights it was exported from, and its own sha256
-    is kept in a ``.sha256`` sidecar; a missing or altered file is exported again.
+    The file is named after :func:`weights_digest` of the network exported (so a network with
+    other weights never picks up the pretrained graph), and its own sha256 is kept in a
+    ``.sha256`` sidecar; a missing or altered file is exported again.
     Inputs: ``image`` (B, 3, H, W) float32, H and W multiples of 4; ``cond`` (B, 26 or 100).
     Output: ``stylized`` (B, 3, H, W).
     """
     if name not in _COND_DIM:
         raise ModelError(f"no ONNX export for model {name!r}, valid: {', '.join(_COND_DIM)}")
     net = net if net is not None else load_model(name)
-    wpath = weights_path(name)
-    side = wpath.with_name(wpath.name + ".sha256")
-    wsha = side.read_text().split()[0] if side.is_file() else sha256_file(wpath)
-    path = cache_dir() / "onnx" / f"{name}-{wsha[:12]}-v{_EXPORT_VERSION}.onnx"
+    path = cache_dir() / "onnx" / f"{name}-{weights_digest(net)[:12]}-v{_EXPORT_VERSION}.onnx"
 
     def trace() -> bytes:
         import io

@@ -23,7 +23,6 @@ last), a frozen pass 0.49 s / 0.56 s against 0.58 s / 0.96 s (torch skips the re
 
 from __future__ import annotations
 
-import hashlib
 import io
 import threading
 import warnings
@@ -36,14 +35,22 @@ from torch import nn
 
 from filmstyle.errors import ModelError
 from filmstyle.models.norm import NormStats, frozen_stats, record_stats
-from filmstyle.models.runtime import _COND_DIM, _ort_available, cached_export, load_model, ort_session, physical_cores
+from filmstyle.models.runtime import (
+    _COND_DIM,
+    _ort_available,
+    cached_export,
+    load_model,
+    ort_session,
+    physical_cores,
+    weights_digest,
+)
 from filmstyle.models.weights import cache_dir
 
 if TYPE_CHECKING:
     import onnxruntime as ort
 
 __all__ = ["STATS_GRAPHS", "STATS_BACKENDS", "StatsRunner", "export_stats_onnx", "norm_channels",
-           "resolve_stats_backend", "weights_digest"]
+           "resolve_stats_backend"]
 
 STATS_GRAPHS = ("record", "frozen")
 STATS_BACKENDS = ("auto", "torch", "ort")
@@ -66,16 +73,6 @@ def resolve_stats_backend(device: torch.device, backend: str) -> str:
         if not _ort_available():
             raise ModelError("backend 'ort': onnxruntime is not installed (pip install onnxruntime)")
     return backend
-
-
-def weights_digest(net: nn.Module) -> str:
-    """sha256 (hex) of ``net``'s state dict: names, dtypes, shapes and values."""
-    h = hashlib.sha256()
-    for key, tensor in sorted(net.state_dict().items()):
-        t = tensor.detach().cpu().contiguous()
-        h.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()
 
 
 def norm_channels(net: nn.Module, cond_dim: int) -> tuple[int, ...]:
