@@ -259,12 +259,30 @@ class FramePipeline:
         look = self.plan.look
         return look.blend_at(frame) if look is not None else []
 
+    @staticmethod
+    def _associated_alpha(frame: io.SourceFrame) -> np.ndarray | None:
+        """The alpha ``frame``'s RGB is premultiplied by, or None.
+
+        Premultiplied sources are stylized un-premultiplied, so edges take the style's colour
+        rather than a darkened one, and premultiplied again afterwards.
+        """
+        return frame.alpha if frame.alpha is not None and frame.alpha_associated else None
+
+    @classmethod
+    def _straight(cls, frame: io.SourceFrame, rgb: np.ndarray) -> np.ndarray:
+        """``rgb`` un-premultiplied when ``frame`` has associated alpha (else ``rgb`` itself)."""
+        alpha = cls._associated_alpha(frame)
+        return color.unpremultiply(rgb, alpha) if alpha is not None else rgb
+
+    def _working(self, frame: io.SourceFrame, straight: np.ndarray) -> np.ndarray:
+        # np.array always copies, so converting in place spares a full-frame buffer.
+        return self.transform_for(frame).to_working(np.array(straight, dtype=np.float32, order="C"), inplace=True)
+
     def _straight_working(self, frame: io.SourceFrame, rgb: np.ndarray) -> np.ndarray:
-        alpha = frame.alpha if frame.alpha is not None and frame.alpha_associated else None
-        straight = color.unpremultiply(rgb, alpha) if alpha is not None else rgb
+        straight = self._straight(frame, rgb)
         if color.count_nonfinite(straight):
             straight = color.clean_nonfinite(straight)
-        return self.transform_for(frame).to_working(np.array(straight, dtype=np.float32, order="C"), inplace=True)
+        return self._working(frame, straight)
 
     def prime(self, frame: int, source: io.SourceFrame, output: Path) -> bool:
         """Rebuild the between-frame state from ``frame``, rendered earlier: its source and its
@@ -321,10 +339,8 @@ class FramePipeline:
                 # Bit-identical pass-through: the network never sees the frame (and the look's
                 # temporal chain breaks: its next frame starts afresh).
                 return rgb
-        # Premultiplied sources are stylized un-premultiplied, so edges take the style's colour
-        # rather than a darkened one, and premultiplied again afterwards.
-        alpha = source.alpha if source.alpha is not None and source.alpha_associated else None
-        straight = color.unpremultiply(rgb, alpha) if alpha is not None else rgb
+        alpha = self._associated_alpha(source)
+        straight = self._straight(source, rgb)
         transform = self.transform_for(source)
         working: list[np.ndarray] = []
         index = self._frame_index.get(int(frame)) if float(frame).is_integer() else None
@@ -332,8 +348,7 @@ class FramePipeline:
 
         def to_working() -> np.ndarray:
             if not working:
-                # np.array always copies, so converting in place spares a full-frame buffer.
-                working.append(transform.to_working(np.array(straight, dtype=np.float32, order="C"), inplace=True))
+                working.append(self._working(source, straight))
             return working[0]
 
         def new_shot() -> bool:
