@@ -237,10 +237,13 @@ def _assert_exr_identical_except(src: Path, out: Path, changed: set[str], subima
 
 
 @pytest.mark.parametrize("tiled", [False, True])
-def test_exr_rewrite_bit_exact(tmp_path: Path, tiled: bool) -> None:
-    src = make_exr_frame(tmp_path / "plate.exr", 64, 48, data_window=(7, 3),
+@pytest.mark.parametrize("aovs", [True, False], ids=["half+float-aovs", "all-half"])
+def test_exr_rewrite_bit_exact(tmp_path: Path, tiled: bool, aovs: bool) -> None:
+    src = make_exr_frame(tmp_path / "plate.exr", 64, 48, data_window=(7, 3), extra_channels=aovs,
                          display_window=(0, 0, 96, 60), compression="piz", tiled=tiled)
     f = read_frame(src)
+    # an all-half part is kept as its stored half bits (a float Z forces float32)
+    assert f.pixels is not None and f.pixels.dtype == (np.float32 if aovs else np.float16)
     styled = _stylize(f.rgb)
     out = write_frame(f, styled, tmp_path / "out" / "plate.exr")
     _assert_exr_identical_except(src, out, {"R", "G", "B"})
@@ -252,6 +255,23 @@ def test_exr_rewrite_bit_exact(tmp_path: Path, tiled: bool) -> None:
     assert spec.getattribute("smpte:TimeCode") == (0x01020304, 0)
     assert spec.get_string_attribute("studio:shotNote") == "plate with a data window, keep all AOVs"
     assert _dir_listing(out.parent) == ["plate.exr"]  # no temp file left behind
+
+
+def test_half_part_written_as_oiio_would_convert(tmp_path: Path) -> None:
+    """Writing an all-half part from its half pixels rounds new RGB exactly like OIIO's own
+    float -> half conversion: overflow to inf, denormals, ties to even."""
+    src = make_exr_frame(tmp_path / "plate.exr", 64, 48, extra_channels=False)
+    f = read_frame(src)
+    rng = np.random.default_rng(3)
+    styled = (rng.standard_normal(f.rgb.shape) * 10.0 ** rng.integers(-9, 6, f.rgb.shape)).astype(np.float32)
+    styled.reshape(-1)[:6] = [65504.0, 65520.0, 7e4, 2.98e-8, 2.99e-8, -6e-8]
+    native = write_frame(f, styled, tmp_path / "native.exr")
+    via_float = write_frame(dataclasses.replace(f, pixels=None), styled, tmp_path / "float.exr")
+    a, b = read_all_bits(native), read_all_bits(via_float)
+    assert list(a) == list(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert np.isinf(channel_bits(native, "G").view(np.float16)).any()
 
 
 def test_exr_layer_stylize_leaves_main_rgb(tmp_path: Path) -> None:

@@ -101,6 +101,11 @@ def channel_format(spec: oiio.ImageSpec, c: int) -> oiio.TypeDesc:
     return spec.format
 
 
+def all_half(spec: oiio.ImageSpec) -> bool:
+    """Every channel of ``spec`` is stored as half."""
+    return all(channel_format(spec, c) == oiio.TypeHalf for c in range(spec.nchannels))
+
+
 def format_for_path(path: Path) -> str | None:
     """OIIO format name (``"openexr"``, ``"dpx"``...) implied by the file extension."""
     ext = path.suffix.lower().lstrip(".")

@@ -18,6 +18,7 @@ import OpenImageIO as oiio
 from filmstyle.errors import InputError
 from filmstyle.io._oiio import (
     Window,
+    all_half,
     alpha_channel,
     condense,
     dpx_endian,
@@ -76,7 +77,9 @@ class SourceFrame:
     colorspace_hint: str | None
     endian: str | None = None
     file_stamp: tuple[int, int] = field(default=(0, 0), repr=False)
-    #: Every channel of the part, float32 ``(H, W, C)``, kept so writing needs no second decode.
+    #: Every channel of the part ``(H, W, C)``, kept so writing needs no second decode: float16
+    #: when every channel of an EXR part is half (the stored bits, no conversion either way),
+    #: else float32.
     pixels: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -209,14 +212,16 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
                 f"(channels: {', '.join(names)}; RGB layers: {valid})"
             )
         a_idx = alpha_channel(names, used_layer)
+        fmt = inp.format_name()
         # One read of every channel: EXR decodes whole chunks anyway, and the writer reuses them.
-        pixels = inp.read_image(index, 0, 0, spec.nchannels, "float")
+        stored = "half" if fmt == "openexr" and all_half(spec) else "float"
+        pixels = inp.read_image(index, 0, 0, spec.nchannels, stored)
         if pixels is None or inp.has_error:
             raise InputError(f"{path}: cannot read pixels: {condense(inp.geterror(), 'read failed')}")
-        pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-        rgb = np.ascontiguousarray(pixels[..., list(rgb_idx)])
-        alpha = np.ascontiguousarray(pixels[..., a_idx]) if a_idx is not None else None
-        fmt = inp.format_name()
+        dtype = np.float16 if stored == "half" else np.float32
+        pixels = np.asarray(pixels, dtype=dtype).reshape(spec.height, spec.width, spec.nchannels)
+        rgb = pixels[..., list(rgb_idx)].astype(np.float32)
+        alpha = pixels[..., a_idx].astype(np.float32) if a_idx is not None else None
     finally:
         inp.close()
     return SourceFrame(

@@ -48,7 +48,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from filmstyle.errors import InputError, OutputError
-from filmstyle.io._oiio import channel_format, condense, format_for_path, open_input, subimage_specs
+from filmstyle.io._oiio import all_half, channel_format, condense, format_for_path, open_input, subimage_specs
 from filmstyle.io.frame import SourceFrame
 
 __all__ = ["WriteOptions", "write_frame", "BIT_DEPTHS", "EXR_COMPRESSIONS", "LOSSY_EXR_COMPRESSIONS"]
@@ -276,13 +276,18 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
         specs = _same_format_specs(source, specs, opts, out_path)
         spec = specs[source.part]
         if source.pixels is not None and source.pixels.shape == (spec.height, spec.width, spec.nchannels):
-            pixels = source.pixels.copy()
+            # A half part is written from its half pixels, skipping OIIO's float -> half pass
+            # (1080p RGBA, 2 threads: 0.13 s against 0.15 s). numpy rounds the new RGB to nearest
+            # even, as OIIO does, so the bits are the same.
+            half = source.pixels.dtype == np.float16 and all_half(spec)
+            pixels = source.pixels.copy() if half else source.pixels.astype(np.float32)
         else:
             pixels = inp.read_image(source.part, 0, 0, spec.nchannels, "float")
             if pixels is None:
                 raise InputError(f"{source.path}: cannot re-read pixels: {condense(inp.geterror())}")
             pixels = np.array(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-        pixels[..., list(source.rgb_indices)] = rgb
+        with np.errstate(over="ignore"):  # beyond the half range becomes inf, as OIIO writes it
+            pixels[..., list(source.rgb_indices)] = rgb
         out = _open_output(tmp, specs)
         with _closing(out, tmp):
             for i, s in enumerate(specs):
