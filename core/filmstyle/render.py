@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from filmstyle import color, io
+from filmstyle.cpu import physical_cores
 from filmstyle.errors import InputError, OutputError, RenderCancelled, StyleError
 from filmstyle.masks import MaskContext
 from filmstyle.regions import Region, RegionSet, composite, matte_loader
@@ -242,7 +243,8 @@ class FramePipeline:
         )
         key = (name, self.plan.working_space)
         if key not in self._transforms:
-            self._transforms[key] = color.ColorTransform(self.config, name, self.plan.working_space)
+            self._transforms[key] = color.ColorTransform(self.config, name, self.plan.working_space,
+                                                         threads=physical_cores())
         return self._transforms[key]
 
     def load_style_image(self, path: Path) -> np.ndarray:

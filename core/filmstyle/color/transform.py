@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -18,7 +19,8 @@ DISPLAY_SHAPER = "filmstyle-display"
 _LINEAR_REC709 = ("Linear Rec.709 (sRGB)", "lin_rec709", "lin_rec709_srgb", "Utility - Linear - sRGB")
 
 # Pixels per applyRGB call. OCIO's CPU path stages each call through scratch buffers; slices of
-# ~64k pixels stay in cache and were ~3x faster than one call over a whole 2K frame.
+# ~64k pixels stay in cache and were ~3x faster than one call over a whole 2K frame. The shaper
+# runs on the same slices while they are in cache, and on the same threads (numpy releases the GIL).
 _CHUNK_PIXELS = 1 << 16
 
 _LINEARISH = {"scene-linear", "display-linear"}
@@ -28,6 +30,14 @@ _LINEARISH = {"scene-linear", "display-linear"}
 _OPTIMIZATION = OCIO.OptimizationFlags(
     int(OCIO.OPTIMIZATION_DEFAULT) & ~int(OCIO.OPTIMIZATION_FAST_LOG_EXP_POW)
 )
+
+
+def _encode_into(chunk: np.ndarray) -> None:
+    chunk[...] = shaper.encode(chunk)
+
+
+def _decode_into(chunk: np.ndarray) -> None:
+    chunk[...] = shaper.decode(chunk)
 
 
 class ColorTransform:
@@ -58,7 +68,7 @@ class ColorTransform:
         config: the run's OCIO config (see :func:`load_config`).
         input_colorspace: source colourspace name, alias or role.
         working_space: ``None``/``"auto"`` or a colourspace name, alias or role.
-        threads: worker threads for ``applyRGB`` (OCIO releases the GIL); 1 runs in the caller.
+        threads: worker threads for ``applyRGB`` and the shaper (both release the GIL); 1 runs in the caller.
     """
 
     def __init__(
@@ -136,10 +146,10 @@ class ColorTransform:
             ``(H, W, 3)`` float32 in the working space (``[0, 1]`` for the display shaper for
             every non-negative input, below 1 up to linear ~10⁶; negatives give negative codes, kept).
         """
-        out = self._apply(self._to, rgb, inplace)
+        steps = [self._to.applyRGB] if self._to is not None else []
         if self._shaped:
-            out[...] = shaper.encode(out)  # into ``out``, so ``inplace`` really overwrites ``rgb``
-        return out
+            steps.append(_encode_into)
+        return self._apply(steps, rgb, inplace)
 
     def from_working(self, rgb: np.ndarray, *, inplace: bool = False) -> np.ndarray:
         """Working space → source colourspace; the inverse of :meth:`to_working` (shaper: exact to 1e-4 up to linear 100).
@@ -151,29 +161,34 @@ class ColorTransform:
         Returns:
             ``(H, W, 3)`` float32 in the source colourspace.
         """
-        if not self._shaped:
-            return self._apply(self._from, rgb, inplace)
-        out = self._apply(None, rgb, inplace)  # shape check, and the copy unless in place
-        out[...] = shaper.decode(out)
-        return self._apply(self._from, out, True)
+        steps = [_decode_into] if self._shaped else []
+        if self._from is not None:
+            steps.append(self._from.applyRGB)
+        return self._apply(steps, rgb, inplace)
 
-    def _apply(self, cpu: OCIO.CPUProcessor | None, rgb: np.ndarray, inplace: bool) -> np.ndarray:
+    def _apply(self, steps: list[Callable[[np.ndarray], object]], rgb: np.ndarray, inplace: bool) -> np.ndarray:
+        """Run ``steps`` in order over ``(n, 3)`` slices of the pixels, in place, on the pool."""
         if rgb.ndim < 1 or rgb.shape[-1] != 3:
             raise ColorError(f"rgb: expected an array of shape (H, W, 3), got shape {rgb.shape}")
         fits = rgb.dtype == np.float32 and rgb.flags.c_contiguous and rgb.flags.writeable
         out = rgb if (inplace and fits) else np.array(rgb, dtype=np.float32, order="C", copy=True)
-        if cpu is None:
+        if not steps:
             return out
         flat = out.reshape(-1, 3)
         chunks = [flat[i : i + _CHUNK_PIXELS] for i in range(0, len(flat), _CHUNK_PIXELS)]
+
+        def run(chunk: np.ndarray) -> None:
+            for step in steps:
+                step(chunk)
+
         if self._threads > 1 and len(chunks) > 1:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="filmstyle-ocio")
-            for _ in self._pool.map(cpu.applyRGB, chunks):
+            for _ in self._pool.map(run, chunks):
                 pass
         else:
             for chunk in chunks:
-                cpu.applyRGB(chunk)
+                run(chunk)
         return out
 
     def close(self) -> None:

@@ -11,7 +11,6 @@ and was slower than onnxruntime at 1080p. On CUDA the torch modules run in fp16 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from filmstyle.cpu import physical_cores
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.models.arbitrary import STYLE_DIM, STYLE_SIZE, StylePredictor, StyleTransformer
 from filmstyle.models.cin26 import NUM_BUILTIN_STYLES, Cin26Net
@@ -39,22 +39,6 @@ _MODELS: dict[str, type[nn.Module]] = {"cin26": Cin26Net, "predictor": StylePred
 _COND_DIM = {"cin26": NUM_BUILTIN_STYLES, "transformer": STYLE_DIM}
 _EXPORT_VERSION = "1"
 _lock = threading.Lock()
-
-
-def physical_cores() -> int:
-    """Physical CPU cores available to this process (SMT siblings counted once)."""
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return max(1, (os.cpu_count() or 2) // 2)
-    cores = set()
-    for cpu in cpus:
-        try:
-            siblings = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list").read_text()
-            cores.add(siblings.strip())
-        except OSError:
-            cores.add(str(cpu))
-    return max(1, len(cores))
 
 
 def load_model(name: str) -> nn.Module:
