@@ -18,8 +18,13 @@ __all__ = ["make_demo_shot", "run_demo"]
 DEMO_SIZE = (960, 540)
 
 
-def make_demo_shot(folder: Path, frames: int, *, first: int = 1001, size: tuple[int, int] = DEMO_SIZE) -> str:
-    """Write ``frames`` half-float ACEScg EXRs ``plate.####.exr`` into ``folder``; return the pattern."""
+def make_demo_shot(folder: Path, frames: int, *, first: int = 1001, size: tuple[int, int] = DEMO_SIZE,
+                   depth: bool = True) -> str:
+    """Write ``frames`` ACEScg EXRs ``plate.####.exr`` into ``folder``; return the pattern.
+
+    Channels: half ``R, G, B, A`` and, with ``depth``, a float ``Z`` as a CG render carries it
+    (without, every channel is half, as a camera plate has it). PIZ compression.
+    """
     import OpenImageIO as oiio
 
     from filmstyle import color, io
@@ -43,14 +48,18 @@ def make_demo_shot(folder: Path, frames: int, *, first: int = 1001, size: tuple[
         y0 = (h - crop_h) * (0.15 + 0.5 * t)
         matrix = np.array([[crop_w / width, 0, x0], [0, crop_h / height, y0]], np.float32)
         rgb = cv2.warpAffine(linear, matrix, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
-        alpha = np.ones((height, width), np.float32)
-        depth = (2.0 + 3.0 * yy / height + 0.5 * np.sin(xx / 40.0 + t)).astype(np.float32)
-        pixels = np.dstack([rgb, alpha, depth]).astype(np.float32)
-        spec = oiio.ImageSpec(width, height, 5, "half")
-        spec.channelnames = ("R", "G", "B", "A", "Z")
-        spec.channelformats = (oiio.HALF, oiio.HALF, oiio.HALF, oiio.HALF, oiio.FLOAT)
+        layers = [rgb, np.ones((height, width), np.float32)]
+        if depth:
+            layers.append(2.0 + 3.0 * yy / height + 0.5 * np.sin(xx / 40.0 + t))
+        pixels = np.dstack(layers).astype(np.float32)
+        spec = oiio.ImageSpec(width, height, pixels.shape[2], "half")
         spec.alpha_channel = 3
-        spec.z_channel = 4
+        if depth:
+            spec.channelnames = ("R", "G", "B", "A", "Z")
+            spec.channelformats = (oiio.HALF, oiio.HALF, oiio.HALF, oiio.HALF, oiio.FLOAT)
+            spec.z_channel = 4
+        else:
+            spec.channelnames = ("R", "G", "B", "A")
         spec.attribute("compression", "piz")
         spec.attribute("oiio:ColorSpace", "ACEScg")
         spec.attribute("Owner", "filmstyle demo")

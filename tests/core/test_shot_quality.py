@@ -304,6 +304,22 @@ def test_bench_rejects_an_unknown_section():
         run_bench(sections=["speed"])
 
 
+def test_bench_core_times_ours_and_the_peer_on_a_small_sequence():
+    """The ``core`` section end to end at a tiny size: every figure present, positive and consistent."""
+    from filmstyle.bench import format_bench, run_bench
+
+    f = run_bench(frames=2, width=96, height=64, repeats=1, sections=["core"])
+    times = [k for k in f if k.endswith("_s") and not isinstance(f[k], dict)]
+    assert {"ours_arbitrary_end_to_end_s", "ours_arbitrary_half_plate_end_to_end_s",
+            "peer_cin26_network_s", "ours_cin26_network_s"} <= set(times)
+    assert all(f[k] > 0 for k in times)
+    assert f["ratio_peer_net_over_ours_arbitrary_e2e"] == pytest.approx(
+        f["peer_cin26_network_s"] / f["ours_arbitrary_end_to_end_s"])
+    assert set(f["stages_s"]) == {"read", "colour", "alpha", "write"}
+    text = format_bench(f)
+    assert "all-half" in text and "goal ≥ 1.5x" in text and "96x64" in text
+
+
 @needs_clip
 def test_footage_to_plate_example_writes_an_acescg_plate(tmp_path):
     import importlib.util
