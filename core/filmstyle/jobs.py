@@ -10,7 +10,7 @@ Job files (format version 1)::
     output: render/shot_styled.####.exr
     frames: 1001-1100                  # optional; default every frame found on disk
     layer: diffuse                     # optional EXR layer;  part: optional part name or index
-    colour: {ocio: ..., input_colorspace: ..., working_space: ...}
+    colour: {ocio: ..., input_colorspace: ..., working_space: ..., output_colorspace: ...}
     device: cpu                        # model options: cpu or cuda; precision fp32, fp16, bf16
     precision: fp32
     styles:                            # a blend: weights are curves, normalised per frame
@@ -126,7 +126,7 @@ QUALITY_DEFAULTS: dict[str, Any] = {
 }  # fmt: skip
 #: Tile side when ``tile_size`` is not given.
 DEFAULT_TILE_SIZE = 1024
-COLOUR_KEYS = ("ocio", "input_colorspace", "working_space")
+COLOUR_KEYS = ("ocio", "input_colorspace", "working_space", "output_colorspace")
 STYLE_KEYS = ("style", "weight")
 REGION_KEYS = ("name", "mask", "styles", "strength")
 DEFAULT_KEYS = ("styles", "strength")
@@ -180,6 +180,7 @@ class Job:
     ocio: str | None = None
     input_colorspace: str | None = None
     working_space: str | None = None
+    output_colorspace: str | None = None
     clean_nans: bool = False
     overwrite: bool = False
     device: str = "cpu"
@@ -483,6 +484,7 @@ def job_from_data(
         ocio=_string(w, colour.get("ocio"), "colour.ocio"),
         input_colorspace=_string(w, colour.get("input_colorspace"), "colour.input_colorspace"),
         working_space=_string(w, colour.get("working_space"), "colour.working_space"),
+        output_colorspace=_string(w, colour.get("output_colorspace"), "colour.output_colorspace"),
         clean_nans=_bool(w, d.get("clean_nans"), "clean_nans", False),
         overwrite=_bool(w, d.get("overwrite"), "overwrite", False),
         device=_choice(w, d.get("device"), "device", DEVICES, "cpu"),
@@ -744,6 +746,7 @@ def build_plan(job: Job) -> RenderPlan:
         ocio=job.ocio,
         input_colorspace=job.input_colorspace,
         working_space=job.working_space,
+        output_colorspace=job.output_colorspace,
         clean_nans=job.clean_nans,
         overwrite=job.overwrite,
         device=job.device,
@@ -930,6 +933,7 @@ colour:
   ocio: null                # OCIO config file; default $OCIO, else the built-in ACES config
   input_colorspace: null    # default per format: EXR ACEScg, DPX as tagged, PNG/JPEG sRGB
   working_space: null       # default: filmstyle's display shaper
+  output_colorspace: null   # output in another format only; default that format's: EXR ACEScg, DPX ADX10, PNG/JPEG/TIFF sRGB
 
 device: cpu                 # model options: cpu or cuda
 precision: fp32             # fp32, fp16 (cuda only) or bf16

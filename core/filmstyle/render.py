@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +101,9 @@ class RenderPlan:
     #: Match the stylized channels' histograms to the source (0..1 per frame); None = off.
     histogram_match: Param | None = None
     network: NetworkOptions = field(default_factory=NetworkOptions)
+    #: Colourspace of an output in another format than the source (None: that format's default
+    #: input colourspace, so the file reads back as written); refused for same-format output.
+    output_colorspace: str | None = None
 
     def __post_init__(self) -> None:
         self.styles = tuple(self.styles)
@@ -109,6 +112,13 @@ class RenderPlan:
             if self.default is not None:
                 raise StyleError("default: a look for outside the regions needs at least one region")
             blend_model([StyleWeight(s.style, 1.0) for s in self.styles], field="styles")
+        if self.output_colorspace is not None:
+            src_fmt = io.format_for_path(self.source.path(self.source.frames[0]))
+            out_fmt = io.format_for_path(self.output.path(self.output.frames[0]))
+            if src_fmt == out_fmt:
+                raise OutputError(
+                    f"output_colorspace: only for output in another format than the source (both "
+                    f"{src_fmt}); same-format output keeps the source's colourspace and every channel")
         sources = {self.source.path(f).resolve() for f in self.source.frames}
         for frame in self.output.frames:
             out = self.output.path(frame).resolve()
@@ -202,6 +212,10 @@ class FramePipeline:
         self.plan = plan
         self.config = color.load_config(plan.ocio)
         self._transforms: dict[tuple[str, str | None], color.ColorTransform] = {}
+        self._output_transforms: dict[tuple[str, str | None], color.ColorTransform] = {}
+        self._output_format = io.format_for_path(plan.output.path(plan.output.frames[0]))
+        if plan.output_colorspace is not None:
+            color.resolve_colorspace(self.config, plan.output_colorspace, "output_colorspace")
         self.stylizer = stylizer or FrameStylizer(
             device=plan.device,
             precision=plan.precision,
@@ -237,15 +251,68 @@ class FramePipeline:
         assert self._cuts.last is not None
         return self._cuts.last.cut
 
-    def transform_for(self, frame: io.SourceFrame) -> color.ColorTransform:
-        name = self.plan.input_colorspace or color.default_input_colorspace(
+    def input_colorspace_for(self, frame: io.SourceFrame) -> str:
+        """The colourspace ``frame``'s pixels are in: the plan's, else the file's tag or format default."""
+        return self.plan.input_colorspace or color.default_input_colorspace(
             frame.format_name, frame.colorspace_hint, self.config
         )
+
+    def transform_for(self, frame: io.SourceFrame) -> color.ColorTransform:
+        name = self.input_colorspace_for(frame)
         key = (name, self.plan.working_space)
         if key not in self._transforms:
             self._transforms[key] = color.ColorTransform(self.config, name, self.plan.working_space,
                                                          threads=physical_cores())
         return self._transforms[key]
+
+    def output_transform(self, frame: io.SourceFrame) -> color.ColorTransform | None:
+        """Source colourspace → the output file's, when the output is in another format; else None.
+
+        The output colourspace is the plan's, else the output format's default input colourspace
+        (EXR ACEScg, DPX ADX10, PNG/TIFF/JPEG sRGB-encoded Rec.709): a file filmstyle writes in
+        another format is encoded as filmstyle reads that format by default.
+        """
+        if self._output_format in (None, frame.format_name):
+            return None
+        source_cs = self.input_colorspace_for(frame)
+        key = (source_cs, self.plan.output_colorspace)
+        if key not in self._output_transforms:
+            name = self.plan.output_colorspace
+            if name is not None:
+                name = color.resolve_colorspace(self.config, name, "output_colorspace")
+            else:
+                name = color.default_input_colorspace(self._output_format, None, self.config)
+            self._output_transforms[key] = color.ColorTransform(self.config, source_cs, name,
+                                                                threads=physical_cores())
+        return self._output_transforms[key]
+
+    def to_output(self, frame: io.SourceFrame, rgb: np.ndarray) -> tuple[np.ndarray, io.WriteOptions | None]:
+        """``rgb`` (the source's colourspace and alpha) as the output file holds it, and the write options.
+
+        Same-format output is returned as it is. Another format gets the pixels converted to its
+        colourspace (on straight colour, premultiplied again as the source was) and a tag saying so.
+        """
+        conv = self.output_transform(frame)
+        if conv is None:
+            return rgb, self.plan.write_options
+        film_log = self._output_format == "dpx" and conv.working_space == color.default_input_colorspace(
+            "dpx", None, self.config)
+        options = replace(self.plan.write_options or io.WriteOptions(), colorspace=conv.working_space,
+                          dpx_transfer="Printing density" if film_log else None)
+        if conv.is_identity:
+            return rgb, options
+        alpha = self._associated_alpha(frame)
+        out = conv.to_working(np.array(self._straight(frame, rgb), dtype=np.float32, order="C"), inplace=True)
+        return (color.premultiply(out, alpha) if alpha is not None else out), options
+
+    def from_output(self, frame: io.SourceFrame, rgb: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_output`'s conversion: an output read back, in the source's colourspace."""
+        conv = self.output_transform(frame)
+        if conv is None or conv.is_identity:
+            return rgb
+        alpha = self._associated_alpha(frame)
+        out = conv.from_working(np.array(self._straight(frame, rgb), dtype=np.float32, order="C"), inplace=True)
+        return color.premultiply(out, alpha) if alpha is not None else out
 
     def load_style_image(self, path: Path) -> np.ndarray:
         """A style image in the working space, colour-managed like a plate of its own format."""
@@ -299,8 +366,9 @@ class FramePipeline:
             raise InputError(f"{output.name}: frame {frame} is {out.width}x{out.height}, its source "
                              f"{source.width}x{source.height}; cannot resume the temporal state from it")
         src_w = self._straight_working(source, source.rgb)
-        # The output was written with the source's alpha (premultiplied like the source).
-        out_w = self._straight_working(source, out.rgb)
+        # The output was written with the source's alpha (premultiplied like the source), in the
+        # output format's colourspace when that differs.
+        out_w = self._straight_working(source, self.from_output(source, out.rgb))
         self._new_shot(src_w, None)
         self._cuts_last = index
         for look in self._looks:
@@ -588,7 +656,8 @@ def render_sequence(
             net = pipeline.network_seconds - net_before
 
             def write(source=source, rgb=rgb, out=out, frame=frame, t0=t0, net=net) -> FrameResult:
-                io.write_frame(source, rgb, out, options=plan.write_options, protect=protect)
+                pixels, options = pipeline.to_output(source, rgb)
+                io.write_frame(source, pixels, out, options=options, protect=protect)
                 return FrameResult(frame, out, "written", time.perf_counter() - t0, net)
 
             pending_write = pool.submit(write)

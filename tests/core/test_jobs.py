@@ -171,6 +171,10 @@ def test_good_job_loads_round_trips_and_resolves_paths_from_its_folder(plates, t
     image_job = write(job_dir / "image.yaml", "filmstyle: 1\ninput: plates/shot.####.exr\noutput: o/o.####.exr\n"
                                               "styles: [look.exr]\nstrength: 1.5\n")
     assert build_plan(load_job(image_job)).styles[0].style.path == job_dir / "look.exr"
+    # The output colourspace of a DPX render of the EXR plates reaches the plan.
+    dpx_job = write(job_dir / "dpx.yaml", "filmstyle: 1\ninput: plates/shot.####.exr\noutput: o/o.####.dpx\n"
+                                          "styles: [umber-ink]\ncolour: {output_colorspace: ACEScct}\n")
+    assert build_plan(load_job(dpx_job)).output_colorspace == "ACEScct"
 
 
 def test_yaml_syntax_error_and_missing_version(tmp_path):

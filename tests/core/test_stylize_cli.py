@@ -123,6 +123,64 @@ def test_dpx_10bit_comes_back_10bit(tmp_path):
     assert np.mean(channel_bits(src, "R") != channel_bits(out, "R")) > 0.5
 
 
+def test_another_output_format_is_encoded_as_that_format_reads(plates, tmp_path):
+    """EXR (ACEScg) -> PNG comes out sRGB-encoded and tagged so; -> DPX as ADX10 with a printing
+    density transfer; each reads back (default input colourspace) to the plate's values."""
+    from filmstyle import color, io
+
+    config = color.load_config(None)
+    keep = slice(None), slice(6, None)  # alpha == 1 there (see tests.core.plates)
+    src = io.read_frame(plates / "shot.1001.exr")
+    # OIIO stores 10-bit DPX through 16 bits and drops the low bits: within one code
+    for ext, cs, tol in (("png", "sRGB Encoded Rec.709 (sRGB)", 0.51 / 65535), ("dpx", "ADX10", 1 / 1023)):
+        out = tmp_path / f"o.####.{ext}"
+        result = cli("stylize", plates / "shot.####.exr", out, "--style", "starry-blue", "--strength", "0",
+                     "--frames", "1001")
+        assert result.exit_code == 0, result.output
+        back = io.read_frame(tmp_path / f"o.1001.{ext}")
+        assert color.default_input_colorspace(back.format_name, back.colorspace_hint, config) == cs
+        if ext == "dpx":
+            assert spec_of(tmp_path / "o.1001.dpx").get_string_attribute("dpx:Transfer") == "Printing density"
+        expected = color.ColorTransform(config, "ACEScg", cs).to_working(np.ascontiguousarray(src.rgb[keep]))
+        inside = (expected >= 0) & (expected <= 1)  # integer files clamp
+        assert inside.mean() > 0.8  # ACEScg holds colours outside Rec.709
+        np.testing.assert_allclose(back.rgb[keep][inside], expected[inside], atol=tol + 1e-6)
+    # an explicit choice, and its refusal for same-format output
+    result = cli("stylize", plates / "shot.####.exr", tmp_path / "c.####.dpx", "--style", "starry-blue",
+                 "--strength", "0", "--frames", "1001", "--output-colorspace", "ACEScct")
+    assert result.exit_code == 0, result.output
+    expected = color.ColorTransform(config, "ACEScg", "ACEScct").to_working(np.ascontiguousarray(src.rgb[keep]))
+    got = io.read_frame(tmp_path / "c.1001.dpx").rgb[keep]
+    np.testing.assert_allclose(got, np.clip(expected, 0, 1), atol=1 / 1023 + 1e-6)
+    result = cli("stylize", plates / "shot.####.exr", tmp_path / "s.####.exr", "--style", "starry-blue",
+                 "--output-colorspace", "ACEScct")
+    assert result.exit_code != 0
+    assert "output_colorspace: only for output in another format than the source (both openexr)" in result.output
+    result = cli("stylize", plates / "shot.####.exr", tmp_path / "u.####.png", "--style", "starry-blue",
+                 "--output-colorspace", "nope")
+    assert result.exit_code != 0 and "output_colorspace: unknown colourspace" in result.output
+    assert not list(tmp_path.glob("u.*"))
+
+
+def test_resume_from_outputs_in_another_format(plates, tmp_path):
+    """Temporal state rebuilt from sRGB PNG outputs is converted back to the plate's colourspace
+    first: a resumed frame matches the uninterrupted render up to 16-bit rounding."""
+    from filmstyle import io
+
+    out = tmp_path / "t.####.png"
+    args = ("stylize", plates / "shot.####.exr", out, "--style", "starry-blue", "--temporal", "0.6")
+    assert cli(*args).exit_code == 0
+    whole = io.read_frame(tmp_path / "t.1003.png").rgb
+    (tmp_path / "t.1003.png").unlink()
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    resumed = io.read_frame(tmp_path / "t.1003.png").rgb
+    close = np.abs(resumed - whole) <= 2e-3
+    # what the PNG clipped (out-of-gamut colour, highlights) cannot come back: 97.8 % here,
+    # against 22 % when the state is rebuilt from the sRGB codes as if they were the plate's
+    assert close.mean() > 0.95
+
+
 def test_odd_size_frame_with_image_style(tmp_path):
     from filmstyle.sheets import sample_photograph
 

@@ -50,6 +50,10 @@ def stylize(
     working_space: Annotated[
         Optional[str], typer.Option(help="Space the network runs in (default: filmstyle's display shaper; or any config colourspace).")
     ] = None,
+    output_colorspace: Annotated[
+        Optional[str], typer.Option(help="Colourspace of an output in another format than the source (default that "
+                                    "format's: EXR ACEScg, DPX ADX10, PNG/JPEG/TIFF sRGB).")
+    ] = None,
     clean_nans: Annotated[bool, typer.Option(help="Replace NaN/Inf pixels instead of refusing the frame.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Re-render frames whose output already exists.")] = False,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
@@ -104,6 +108,7 @@ def stylize(
         ocio=ocio,
         input_colorspace=input_colorspace,
         working_space=working_space,
+        output_colorspace=output_colorspace,
         clean_nans=clean_nans,
         overwrite=overwrite,
         device=device,

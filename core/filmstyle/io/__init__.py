@@ -5,11 +5,12 @@
 * :func:`read_frame` – RGB (+ alpha) of one layer of one EXR part / DPX / TIFF / PNG / JPEG.
 * :func:`write_frame` – the source file again with only the RGB replaced, written atomically.
 * :func:`describe` – headers, parts, channels and metadata as JSON-able data.
+* :func:`format_for_path` – the OIIO format an output extension implies.
 """
 
 from __future__ import annotations
 
-from filmstyle.io._oiio import Window
+from filmstyle.io._oiio import Window, format_for_path
 from filmstyle.io.frame import SourceFrame, read_channels, read_frame, rgb_layer_names
 from filmstyle.io.inspect import describe
 from filmstyle.io.sequence import (
@@ -23,6 +24,7 @@ from filmstyle.io.write import BIT_DEPTHS, EXR_COMPRESSIONS, WriteOptions, write
 
 __all__ = [
     "Window",
+    "format_for_path",
     "SourceFrame",
     "read_frame",
     "read_channels",

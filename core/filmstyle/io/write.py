@@ -87,10 +87,17 @@ class WriteOptions:
     restyled RGB channels only (every other channel keeps its type); for single-type formats
     (DPX, TIFF, PNG) to the whole image.  ``compression``: codec name as OIIO spells it
     (EXR: ``piz``, ``zip``, ``dwaa:45``...; TIFF: ``lzw``, ``zip``...).
+
+    For a write in another format than the source's only: ``colorspace`` tags the file with the
+    colourspace its RGB is in (``oiio:ColorSpace``: EXR ``colorInteropID``, PNG/TIFF/JPEG tags),
+    and ``dpx_transfer`` sets a DPX's transfer characteristic (e.g. ``"Printing density"``), the
+    only colour tag DPX has. The caller converts the pixels; the writer only labels them.
     """
 
     bit_depth: str | int | None = None
     compression: str | None = None
+    colorspace: str | None = None
+    dpx_transfer: str | None = None
 
     def __post_init__(self) -> None:
         if self.bit_depth is not None and (
@@ -324,6 +331,10 @@ def _converted_spec(source: SourceFrame, fmt: str, opts: WriteOptions, nch: int,
     for a in src.extra_attribs:
         if not a.name.startswith(_FORMAT_PREFIXES):
             spec.attribute(a.name, a.type, a.value)
+    if opts.colorspace is not None:
+        spec.attribute("oiio:ColorSpace", opts.colorspace)
+    if fmt == "dpx" and opts.dpx_transfer is not None:
+        spec.attribute("dpx:Transfer", opts.dpx_transfer)
     if nch == 4 and not source.alpha_associated:
         # straight colour stays straight: stops PNG/TIFF writers from un-premultiplying it
         spec.attribute("oiio:UnassociatedAlpha", 1)
