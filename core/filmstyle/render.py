@@ -305,14 +305,17 @@ class FramePipeline:
         out = conv.to_working(np.array(self._straight(frame, rgb), dtype=np.float32, order="C"), inplace=True)
         return (color.premultiply(out, alpha) if alpha is not None else out), options
 
-    def from_output(self, frame: io.SourceFrame, rgb: np.ndarray) -> np.ndarray:
-        """The inverse of :meth:`to_output`'s conversion: an output read back, in the source's colourspace."""
+    def from_output(self, frame: io.SourceFrame, output: io.SourceFrame) -> np.ndarray:
+        """``output`` (a frame this plan wrote for ``frame``, read back) as ``frame``'s RGB would
+        hold it: the source's colourspace and alpha convention (the inverse of :meth:`to_output`)."""
         conv = self.output_transform(frame)
-        if conv is None or conv.is_identity:
-            return rgb
+        if conv is None:
+            return output.rgb
+        straight = np.array(self._straight(output, output.rgb), dtype=np.float32, order="C")
+        if not conv.is_identity:
+            straight = conv.from_working(straight, inplace=True)
         alpha = self._associated_alpha(frame)
-        out = conv.from_working(np.array(self._straight(frame, rgb), dtype=np.float32, order="C"), inplace=True)
-        return color.premultiply(out, alpha) if alpha is not None else out
+        return color.premultiply(straight, alpha) if alpha is not None else straight
 
     def load_style_image(self, path: Path) -> np.ndarray:
         """A style image in the working space, colour-managed like a plate of its own format."""
@@ -368,7 +371,7 @@ class FramePipeline:
         src_w = self._straight_working(source, source.rgb)
         # The output was written with the source's alpha (premultiplied like the source), in the
         # output format's colourspace when that differs.
-        out_w = self._straight_working(source, self.from_output(source, out.rgb))
+        out_w = self._straight_working(source, self.from_output(source, out))
         self._new_shot(src_w, None)
         self._cuts_last = index
         for look in self._looks:

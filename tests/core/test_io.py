@@ -425,6 +425,23 @@ def test_cross_format_writes_rgba_at_default_depth(tmp_path: Path) -> None:
         write_frame(f, rgb, tmp_path / "p.xyz")
 
 
+def test_straight_alpha_source_is_premultiplied_for_exr_and_dpx(tmp_path: Path) -> None:
+    """A PNG's straight colour goes into EXR/DPX premultiplied, as their readers expect it,
+    and stays straight in another PNG/TIFF."""
+    src = make_ldr(tmp_path / "s.png", 16, 32, 24, alpha=True)
+    f = read_frame(src)
+    assert not f.alpha_associated
+    exr = write_frame(f, f.rgb, tmp_path / "o.exr")
+    back = read_frame(exr)
+    assert back.alpha_associated
+    np.testing.assert_array_equal(back.rgb, (f.rgb * f.alpha[..., None]).astype(np.float16).astype(np.float32))
+    dpx = read_frame(write_frame(f, f.rgb, tmp_path / "o.dpx"))
+    np.testing.assert_allclose(dpx.rgb, f.rgb * f.alpha[..., None], atol=1 / 1023)
+    tif = read_frame(write_frame(f, f.rgb, tmp_path / "o.tif"))
+    assert not tif.alpha_associated
+    np.testing.assert_array_equal(tif.rgb, f.rgb)
+
+
 # -------------------------------------------------------------------------------- safety nets
 
 

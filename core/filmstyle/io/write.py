@@ -28,7 +28,8 @@ Different format (output extension's format differs, e.g. EXR -> DPX/PNG/TIFF/JP
     ``WriteOptions.bit_depth`` says otherwise; generic attributes (timecode, colour space,
     owner...) are kept, format-specific ones are dropped.  Integer formats clamp to 0..1.
     Premultiplied colour written to a straight-alpha format (EXR -> PNG/TIFF) is un-premultiplied
-    by OIIO, as those formats expect; straight colour (PNG/TIFF source) is written unchanged.
+    by OIIO, as those formats expect; straight colour (PNG/TIFF source) is premultiplied for a
+    format whose readers expect premultiplied colour (EXR, DPX) and written unchanged otherwise.
 
 The write is atomic: a hidden temporary file in the destination directory, fsync, then
 ``os.replace``; on any failure the temporary file is removed and an existing output is untouched.
@@ -72,6 +73,8 @@ _FORMAT_DEPTHS: dict[str, tuple[object, ...]] = {
 }
 _DEFAULT_DEPTH: dict[str, object] = {"openexr": "half", "dpx": 10, "tiff": 16, "png": 16, "jpeg": 8}
 _NO_ALPHA = {"jpeg"}
+# Formats read as premultiplied (EXR by its specification; DPX as OIIO and filmstyle read it).
+_ASSOCIATED_ALPHA = {"openexr", "dpx"}
 # Attribute prefixes that belong to one file format and must not leak into another.
 _FORMAT_PREFIXES = ("openexr:", "dpx:", "tiff:", "png:", "jpeg:", "exif:", "Exif:", "IPTC:", "XMP:",
                     "ICCProfile", "photoshop:", "oiio:BitsPerSample", "oiio:Endian",
@@ -335,7 +338,7 @@ def _converted_spec(source: SourceFrame, fmt: str, opts: WriteOptions, nch: int,
         spec.attribute("oiio:ColorSpace", opts.colorspace)
     if fmt == "dpx" and opts.dpx_transfer is not None:
         spec.attribute("dpx:Transfer", opts.dpx_transfer)
-    if nch == 4 and not source.alpha_associated:
+    if nch == 4 and not source.alpha_associated and fmt not in _ASSOCIATED_ALPHA:
         # straight colour stays straight: stops PNG/TIFF writers from un-premultiplying it
         spec.attribute("oiio:UnassociatedAlpha", 1)
     if opts.compression is not None:
@@ -353,6 +356,8 @@ def _write_converted(source: SourceFrame, rgb: np.ndarray, tmp: Path, fmt: str, 
     pixels[..., :3] = rgb
     if with_alpha:
         pixels[..., 3] = source.alpha
+        if not source.alpha_associated and fmt in _ASSOCIATED_ALPHA:
+            pixels[..., :3] *= pixels[..., 3:]
     out = _open_output(tmp, [spec])
     with _closing(out, tmp):
         _emit_pixels(out, pixels, tmp)
