@@ -311,7 +311,8 @@ def test_bench_core_times_ours_and_the_peer_on_a_small_sequence():
     f = run_bench(frames=2, width=96, height=64, repeats=1, sections=["core"])
     times = [k for k in f if k.endswith("_s") and not isinstance(f[k], dict)]
     assert {"ours_arbitrary_end_to_end_s", "ours_arbitrary_half_plate_end_to_end_s",
-            "peer_cin26_network_s", "ours_cin26_network_s"} <= set(times)
+            "peer_cin26_network_s", "ours_cin26_network_s", "ours_arbitrary_network_alone_s",
+            "ours_cin26_network_alone_s"} <= set(times)
     assert all(f[k] > 0 for k in times)
     assert f["ratio_peer_net_over_ours_arbitrary_e2e"] == pytest.approx(
         f["peer_cin26_network_s"] / f["ours_arbitrary_end_to_end_s"])
