@@ -112,9 +112,12 @@ class RenderPlan:
             if self.default is not None:
                 raise StyleError("default: a look for outside the regions needs at least one region")
             blend_model([StyleWeight(s.style, 1.0) for s in self.styles], field="styles")
+        first_out = self.output.path(self.output.frames[0])
+        out_fmt = io.format_for_path(first_out)
+        if out_fmt is None:
+            raise OutputError(f"{first_out}: unknown image extension {first_out.suffix!r}")
         if self.output_colorspace is not None:
             src_fmt = io.format_for_path(self.source.path(self.source.frames[0]))
-            out_fmt = io.format_for_path(self.output.path(self.output.frames[0]))
             if src_fmt == out_fmt:
                 raise OutputError(
                     f"output_colorspace: only for output in another format than the source (both "

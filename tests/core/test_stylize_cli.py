@@ -160,6 +160,8 @@ def test_another_output_format_is_encoded_as_that_format_reads(plates, tmp_path)
                  "--output-colorspace", "nope")
     assert result.exit_code != 0 and "output_colorspace: unknown colourspace" in result.output
     assert not list(tmp_path.glob("u.*"))
+    result = cli("stylize", plates / "shot.####.exr", tmp_path / "x.####.xyz", "--style", "starry-blue")
+    assert result.exit_code != 0 and "unknown image extension '.xyz'" in result.output
 
 
 def test_resume_from_outputs_in_another_format(plates, tmp_path):

@@ -75,8 +75,9 @@ def render_with_progress(plan) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from filmstyle.render import render_sequence
+    from filmstyle.render import FramePipeline, render_sequence
 
+    pipeline = FramePipeline(plan)  # config and colourspaces checked before the bar appears
     console = Console(stderr=True)
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -97,7 +98,7 @@ def render_with_progress(plan) -> None:
             rate = f"{written['n'] / written['seconds']:.2f} fps" if written["seconds"] else ""
             bar.update(task, completed=done, rate=rate, last=f"{result.status} {result.path.name}")
 
-        report = render_sequence(plan, progress=on_frame)
+        report = render_sequence(plan, progress=on_frame, pipeline=pipeline)
     console.print(
         f"{report.written} written, {report.skipped} skipped (existing; --overwrite to redo) "
         f"in {report.seconds:.1f} s → {plan.output.pattern}",
