@@ -372,8 +372,8 @@ class FramePipeline:
             raise InputError(f"{output.name}: frame {frame} is {out.width}x{out.height}, its source "
                              f"{source.width}x{source.height}; cannot resume the temporal state from it")
         src_w = self._straight_working(source, source.rgb)
-        # The output was written with the source's alpha (premultiplied like the source), in the
-        # output format's colourspace when that differs.
+        # The output carries the source's alpha; from_output undoes another format's colourspace
+        # and alpha convention.
         out_w = self._straight_working(source, self.from_output(source, out))
         self._new_shot(src_w, None)
         self._cuts_last = index
