@@ -220,8 +220,10 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
             raise InputError(f"{path}: cannot read pixels: {condense(inp.geterror(), 'read failed')}")
         dtype = np.float16 if stored == "half" else np.float32
         pixels = np.asarray(pixels, dtype=dtype).reshape(spec.height, spec.width, spec.nchannels)
-        rgb = pixels[..., list(rgb_idx)].astype(np.float32)
-        alpha = pixels[..., a_idx].astype(np.float32) if a_idx is not None else None
+        # C-contiguous float32 whatever the stored type (a fancy index or astype alone would keep
+        # the channel-major strides the index leaves behind).
+        rgb = np.ascontiguousarray(pixels[..., list(rgb_idx)], dtype=np.float32)
+        alpha = np.ascontiguousarray(pixels[..., a_idx], dtype=np.float32) if a_idx is not None else None
     finally:
         inp.close()
     return SourceFrame(
