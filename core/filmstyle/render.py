@@ -112,13 +112,12 @@ class RenderPlan:
             if self.default is not None:
                 raise StyleError("default: a look for outside the regions needs at least one region")
             blend_model([StyleWeight(s.style, 1.0) for s in self.styles], field="styles")
-        first_out = self.output.path(self.output.frames[0])
-        out_fmt = io.format_for_path(first_out)
-        if out_fmt is None:
+        if self.output_format is None:
+            first_out = self.output.path(self.output.frames[0])
             raise OutputError(f"{first_out}: unknown image extension {first_out.suffix!r}")
         if self.output_colorspace is not None:
             src_fmt = io.format_for_path(self.source.path(self.source.frames[0]))
-            if src_fmt == out_fmt:
+            if src_fmt == self.output_format:
                 raise OutputError(
                     f"output_colorspace: only for output in another format than the source (both "
                     f"{src_fmt}); same-format output keeps the source's colourspace and every channel")
@@ -148,6 +147,11 @@ class RenderPlan:
     def model(self) -> str:
         """The model of the first look (whole-frame plans have one)."""
         return self.looks[0].model
+
+    @property
+    def output_format(self) -> str | None:
+        """OIIO format name of the output frames (from the pattern's extension)."""
+        return io.format_for_path(self.output.path(self.output.frames[0]))
 
     @property
     def tracks_shots(self) -> bool:
@@ -215,10 +219,11 @@ class FramePipeline:
         self.plan = plan
         self.config = color.load_config(plan.ocio)
         self._transforms: dict[tuple[str, str | None], color.ColorTransform] = {}
-        self._output_transforms: dict[tuple[str, str | None], color.ColorTransform] = {}
-        self._output_format = io.format_for_path(plan.output.path(plan.output.frames[0]))
-        if plan.output_colorspace is not None:
-            color.resolve_colorspace(self.config, plan.output_colorspace, "output_colorspace")
+        self._output_transforms: dict[str, color.ColorTransform] = {}  # by source colourspace
+        self._output_format = plan.output_format
+        # Checked here, before any frame is read; None = the output format's default.
+        self._output_colorspace = (None if plan.output_colorspace is None else
+                                   color.resolve_colorspace(self.config, plan.output_colorspace, "output_colorspace"))
         self.stylizer = stylizer or FrameStylizer(
             device=plan.device,
             precision=plan.precision,
@@ -275,19 +280,14 @@ class FramePipeline:
         (EXR ACEScg, DPX ADX10, PNG/TIFF/JPEG sRGB-encoded Rec.709): a file filmstyle writes in
         another format is encoded as filmstyle reads that format by default.
         """
-        if self._output_format in (None, frame.format_name):
+        if self._output_format == frame.format_name:
             return None
         source_cs = self.input_colorspace_for(frame)
-        key = (source_cs, self.plan.output_colorspace)
-        if key not in self._output_transforms:
-            name = self.plan.output_colorspace
-            if name is not None:
-                name = color.resolve_colorspace(self.config, name, "output_colorspace")
-            else:
-                name = color.default_input_colorspace(self._output_format, None, self.config)
-            self._output_transforms[key] = color.ColorTransform(self.config, source_cs, name,
-                                                                threads=physical_cores())
-        return self._output_transforms[key]
+        if source_cs not in self._output_transforms:
+            name = self._output_colorspace or color.default_input_colorspace(self._output_format, None, self.config)
+            self._output_transforms[source_cs] = color.ColorTransform(self.config, source_cs, name,
+                                                                      threads=physical_cores())
+        return self._output_transforms[source_cs]
 
     def to_output(self, frame: io.SourceFrame, rgb: np.ndarray) -> tuple[np.ndarray, io.WriteOptions | None]:
         """``rgb`` (the source's colourspace and alpha) as the output file holds it, and the write options.
