@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from filmstyle.demo import make_demo_shot
+from filmstyle.tools.demo import make_demo_shot
 
 HERE = Path(__file__).resolve().parent
 FRAMES = 24

@@ -20,7 +20,7 @@ __all__ = ["photo_linear", "make_plate", "make_plate_sequence"]
 @lru_cache(maxsize=8)
 def photo_linear(width: int, height: int) -> np.ndarray:
     """The sample photograph resized to ``(height, width, 3)``, sRGB decoded to linear, float32."""
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.sheets import sample_photograph
 
     inp = oiio.ImageInput.open(str(sample_photograph()))
     pixels = np.asarray(inp.read_image(0, 0, 0, 3, "float"), dtype=np.float32)

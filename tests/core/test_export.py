@@ -18,9 +18,9 @@ import OpenImageIO as oiio
 import pytest
 
 from filmstyle import io
-from filmstyle.export import export_nuke_model, gamut_to_rec709
-from filmstyle.jobs import plan_from_cli
-from filmstyle.render import FramePipeline
+from filmstyle.tools.nuke_export import export_nuke_model, gamut_to_rec709
+from filmstyle.job.jobs import plan_from_cli
+from filmstyle.engine.render import FramePipeline
 from tests.core.plates import photo_linear
 
 W, H = 64, 48

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from filmstyle.cli import app
 from filmstyle.errors import JobError, RenderCancelled
-from filmstyle.jobs import (
+from filmstyle.job.jobs import (
     JOB_TEMPLATE,
     build_plan,
     job_from_data,
@@ -22,7 +22,7 @@ from filmstyle.jobs import (
     load_job,
     plan_from_cli,
 )
-from filmstyle.render import render_sequence
+from filmstyle.engine.render import render_sequence
 from tests.core.io_fixtures import channel_bits
 from tests.core.plates import make_plate_sequence
 
@@ -232,7 +232,7 @@ def test_schema_accepts_the_template_and_example_and_matches_the_loader(tmp_path
     assert not _conforms({**template, "strenght": 1}, schema, schema)
     assert not _conforms({**template, "device": "tpu"}, schema, schema)
     # Every top-level key the schema lists is one the loader accepts, and no other.
-    from filmstyle.jobs import TOP_KEYS
+    from filmstyle.job.jobs import TOP_KEYS
 
     assert set(schema["properties"]) == set(TOP_KEYS)
 
@@ -313,7 +313,7 @@ def test_example_migration_job_validates_and_renders(tmp_path):
     src, out = rgb_bits(tmp_path / "shot" / "plate.1001.exr"), rgb_bits(tmp_path / "render" / "migration.1001.exr")
     changed = (src != out).any(axis=2)
     # Frame 1001: strength 0 outside the ellipse (untouched), the third style inside it.
-    from filmstyle.masks import MaskContext
+    from filmstyle.job.masks import MaskContext
 
     inside = plan.regions[0].mask.evaluate(1001, MaskContext(270, 480))
     assert not changed[inside == 0].any()

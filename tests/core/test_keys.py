@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from filmstyle.errors import JobError
-from filmstyle.keys import Curve, Key, parse_curve
+from filmstyle.job.curves import Curve, Key, parse_curve
 
 try:
     from hypothesis import given, settings

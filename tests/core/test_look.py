@@ -1,4 +1,4 @@
-"""filmstyle.look: Oklab colour preservation and per-channel histogram matching (constructed images)."""
+"""filmstyle.engine.color_match: Oklab colour preservation and per-channel histogram matching (constructed images)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from filmstyle.errors import InputError
-from filmstyle.look import histogram_match, hue, oklab_to_srgb, preserve_color, srgb_to_oklab
+from filmstyle.engine.color_match import histogram_match, hue, oklab_to_srgb, preserve_color, srgb_to_oklab
 
 
 def colours(h: int = 32, w: int = 48, seed: int = 0) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from filmstyle.errors import InputError, JobError
-from filmstyle.masks import (
+from filmstyle.job.masks import (
     MaskContext,
     blur,
     ellipse,

@@ -1,4 +1,4 @@
-"""filmstyle.metrics and filmstyle.report: PSNR, SSIM, warping error, predictor style metrics, reports."""
+"""filmstyle.tools.metrics and filmstyle.tools.report: PSNR, SSIM, warping error, predictor style metrics, reports."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from filmstyle.errors import InputError
-from filmstyle.metrics import StyleFeatures, evaluate_sequence, psnr, ssim, warping_error
+from filmstyle.tools.metrics import StyleFeatures, evaluate_sequence, psnr, ssim, warping_error
 from tests.core.test_temporal import shift, texture
 
 
@@ -77,7 +77,7 @@ def test_evaluate_sequence_and_report(tmp_path, feats):
     s = rep.summary()
     assert s["warp_error"] > 5 * s["source_warp_error"]
     assert 0.0 < s["ssi"] <= 1.0 and s["style_l2"] > 0
-    from filmstyle.report import write_report
+    from filmstyle.tools.report import write_report
 
     paths = write_report(rep, tmp_path / "rep", source_frames=src, output_frames=out, title="unit")
     data = json.loads(paths["json"].read_text())

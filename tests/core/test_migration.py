@@ -9,9 +9,9 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from filmstyle.jobs import build_plan, job_from_data
-from filmstyle.render import FramePipeline, render_sequence
-from filmstyle.styles import resolve_style
+from filmstyle.job.jobs import build_plan, job_from_data
+from filmstyle.engine.render import FramePipeline, render_sequence
+from filmstyle.job.styles import resolve_style
 
 FIRST, COUNT = 1001, 10
 LOOKS = ("crimson-fire", "glacier-wash")  # rendered to PNG, they become the image styles A and B
@@ -21,8 +21,8 @@ def _style_png(path: Path, look: str) -> Path:
     """A CIN-26 look rendered on the sample photograph, saved as an 8-bit sRGB PNG (256 px)."""
     from filmstyle import io
     from filmstyle.models import Cin26Stylizer
-    from filmstyle.sheets import sample_photograph
-    from filmstyle.styles import builtin_index
+    from filmstyle.tools.sheets import sample_photograph
+    from filmstyle.job.styles import builtin_index
 
     photo = np.clip(io.read_frame(sample_photograph()).rgb, 0, 1)
     small = cv2.resize(photo, (256, 256), interpolation=cv2.INTER_AREA)
@@ -42,7 +42,7 @@ def _inversions(values: list[float]) -> int:
 
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory):
-    from filmstyle.demo import make_demo_shot
+    from filmstyle.tools.demo import make_demo_shot
 
     root = tmp_path_factory.mktemp("migration")
     make_demo_shot(root / "plate", COUNT, size=(128, 72))

@@ -9,11 +9,12 @@ import OpenImageIO as oiio
 import pytest
 
 from filmstyle.errors import FilmStyleError, InputError
-from filmstyle.jobs import build_plan, job_from_data
-from filmstyle.masks import ellipse, parse_mask
-from filmstyle.regions import composite, shift_mask
-from filmstyle.render import FramePipeline, render_sequence
-from filmstyle.stylize import FrameStylizer
+from filmstyle.job.jobs import build_plan, job_from_data
+from filmstyle.job.masks import ellipse, parse_mask
+from filmstyle.engine.compositing import composite
+from filmstyle.job.regions import shift_mask
+from filmstyle.engine.render import FramePipeline, render_sequence
+from filmstyle.engine.stylize import FrameStylizer
 from tests.core.io_fixtures import channel_bits
 from tests.core.plates import make_plate_sequence, photo_linear
 
@@ -68,7 +69,7 @@ def test_composite_is_exact_at_mask_zero_and_one():
 def test_shift_moves_animated_shapes_exactly():
     spec = parse_mask({"ellipse": {"center": ["1:20, 11:40 smooth", 30], "radius": [12, 8], "feather": 4}})
     moved = shift_mask(spec, -8, -4)
-    from filmstyle.masks import MaskContext
+    from filmstyle.job.masks import MaskContext
 
     ctx = MaskContext(64, 96)
     for frame in (1, 4.5, 11):
@@ -209,7 +210,7 @@ def test_untouched_pixels_keep_exact_float_bits_under_partial_alpha(tmp_path):
 
 
 def test_region_blend_of_two_models_is_refused_with_the_field(plates, tmp_path):
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.sheets import sample_photograph
 
     data = {"filmstyle": 1, "input": str(plates / "shot.####.exr"), "output": "o.####.exr",
             "regions": [{"mask": box(0, 0, 9, 9), "styles": ["teal-mosaic", str(sample_photograph())]}]}

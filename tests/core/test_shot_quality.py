@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 from filmstyle import color, io
 from filmstyle.cli import app
 from filmstyle.errors import JobError
-from filmstyle.jobs import build_plan, load_job
-from filmstyle.look import srgb_to_oklab
-from filmstyle.metrics import psnr, warping_error
+from filmstyle.job.jobs import build_plan, load_job
+from filmstyle.engine.color_match import srgb_to_oklab
+from filmstyle.tools.metrics import psnr, warping_error
 from filmstyle.models.custom import ResnetGenerator
 from tests.core.plates import photo_linear
 
@@ -272,7 +272,7 @@ def test_good_shot_quality_job_round_trips(tmp_path):
     assert plan.temporal is not None and math.isclose(plan.temporal(8), 0.7)
     assert plan.network.tiling == "off" and plan.network.tile_size == 256 and plan.network.shot_stats
     assert plan.temporal_cut_threshold == 0.5 and plan.preserve_colour(1) == 0.5
-    from filmstyle.jobs import job_from_data
+    from filmstyle.job.jobs import job_from_data
 
     again = job_from_data(job.to_data(), base_dir=job.base_dir)
     assert again == job
@@ -297,7 +297,7 @@ def test_strength_zero_frames_stay_exact_with_temporal_and_shot_stats(tmp_path):
 
 
 def test_bench_rejects_an_unknown_section():
-    from filmstyle.bench import run_bench
+    from filmstyle.tools.bench import run_bench
     from filmstyle.errors import InputError
 
     with pytest.raises(InputError, match=r"^--only: unknown section 'speed', valid: core, scale, memory, temporal$"):
@@ -306,7 +306,7 @@ def test_bench_rejects_an_unknown_section():
 
 def test_bench_core_times_ours_and_the_peer_on_a_small_sequence():
     """The ``core`` section end to end at a tiny size: every figure present, positive and consistent."""
-    from filmstyle.bench import format_bench, run_bench
+    from filmstyle.tools.bench import format_bench, run_bench
 
     f = run_bench(frames=2, width=96, height=64, repeats=1, sections=["core"])
     times = [k for k in f if k.endswith("_s") and not isinstance(f[k], dict)]

@@ -184,7 +184,7 @@ def test_resume_from_outputs_in_another_format(plates, tmp_path):
 
 
 def test_odd_size_frame_with_image_style(tmp_path):
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.sheets import sample_photograph
 
     src = make_plate(tmp_path / "odd.exr", width=53, height=37, origin=(0, 0))
     out = tmp_path / "odd_styled.exr"

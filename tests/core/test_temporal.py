@@ -1,4 +1,4 @@
-"""filmstyle.temporal: DIS flow, occlusion masks, warping, and the per-frame TemporalBlender."""
+"""filmstyle.engine.temporal: DIS flow, occlusion masks, warping, and the per-frame TemporalBlender."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from filmstyle.errors import InputError
-from filmstyle.metrics import warping_error
-from filmstyle.temporal import (
+from filmstyle.tools.metrics import warping_error
+from filmstyle.engine.temporal import (
     TemporalBlender,
     dis_flow,
     histogram_distance,

@@ -1,4 +1,4 @@
-"""filmstyle.tiling and filmstyle.models.norm: frozen instance-norm statistics, tiles, stroke scale."""
+"""filmstyle.engine.tiling and filmstyle.models.norm: frozen instance-norm statistics, tiles, stroke scale."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from filmstyle.errors import InputError, ModelError
-from filmstyle.metrics import StyleFeatures, psnr
+from filmstyle.tools.metrics import StyleFeatures, psnr
 from filmstyle.models import load_model
 from filmstyle.models.norm import frozen_stats, record_stats
-from filmstyle.tiling import TiledStylizer, processing_size, stroke_scaled, tile_origins
+from filmstyle.engine.tiling import TiledStylizer, processing_size, stroke_scaled, tile_origins
 
 torch.set_num_threads(2)
 STYLE7 = np.eye(26, dtype=np.float32)[7]
@@ -24,7 +24,7 @@ def photo(width: int, height: int) -> np.ndarray:
     """The matplotlib sample photograph, display-encoded (H, W, 3) float32 in [0, 1]."""
     import OpenImageIO as oiio
 
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.sheets import sample_photograph
 
     inp = oiio.ImageInput.open(str(sample_photograph()))
     px = np.asarray(inp.read_image(0, 0, 0, 3, "float"), dtype=np.float32)
@@ -149,7 +149,7 @@ def test_stroke_scale_gives_the_same_look_at_twice_the_resolution(cin26):
 
 
 def test_shot_stats_stay_fixed_within_a_shot_and_renew_on_a_cut(cin26):
-    from filmstyle.tiling import ShotStatsStylizer
+    from filmstyle.engine.tiling import ShotStatsStylizer
 
     a, b = photo(128, 72), np.ascontiguousarray(photo(128, 72)[::-1] * 0.6)
     tiler = TiledStylizer("cin26", net=cin26)

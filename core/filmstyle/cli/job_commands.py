@@ -16,7 +16,7 @@ app.add_typer(job_app, name="job")
 
 def _load(job_file: Path, *, overwrite: bool = False, frames: Optional[str] = None):
     from filmstyle.errors import JobError
-    from filmstyle.jobs import load_job
+    from filmstyle.job.jobs import load_job
 
     job = load_job(job_file)
     if overwrite:
@@ -40,7 +40,7 @@ def render(
     frames: Annotated[Optional[str], typer.Option(help="Render only these frames (overrides the job's frames).")] = None,
 ) -> None:
     """Render a YAML job file."""
-    from filmstyle.jobs import build_plan
+    from filmstyle.job.jobs import build_plan
 
     render_with_progress(build_plan(_load(job_file, overwrite=overwrite, frames=frames)))
 
@@ -51,7 +51,7 @@ def validate(
     job_file: Annotated[Path, typer.Argument(metavar="JOB.yaml", help="A job file.")],
 ) -> None:
     """Check a job file (fields, styles, curves, masks, input frames) and summarise it."""
-    from filmstyle.jobs import build_plan
+    from filmstyle.job.jobs import build_plan
 
     job = _load(job_file)
     plan = build_plan(job)
@@ -73,7 +73,7 @@ def _frames_text(frames: tuple[int, ...]) -> str:
 
 def format_summary(job, plan) -> str:
     """What a job will do: files, frames, looks and their curves at the first, middle and last frame."""
-    from filmstyle.jobs import JOB_VERSION
+    from filmstyle.job.jobs import JOB_VERSION
 
     frames = plan.source.frames
     samples = sorted({frames[0], frames[len(frames) // 2], frames[-1]})
@@ -140,7 +140,7 @@ def job_init(
 ) -> None:
     """Write a commented job template (never overwrites a file)."""
     from filmstyle.errors import OutputError
-    from filmstyle.jobs import JOB_TEMPLATE
+    from filmstyle.job.jobs import JOB_TEMPLATE
 
     if path.exists():
         raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)")
@@ -159,7 +159,7 @@ def job_schema(
     out: Annotated[Optional[Path], typer.Option(help="Write the schema to this file instead of stdout.")] = None,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of job files, for hosts and editors."""
-    from filmstyle.jobs import job_json_schema
+    from filmstyle.job.jobs import job_json_schema
 
     text = json.dumps(job_json_schema(), indent=2) + "\n"
     if out is None:

@@ -30,9 +30,9 @@ def metrics(
 
     from filmstyle import color, io
     from filmstyle.errors import InputError
-    from filmstyle.metrics import evaluate_sequence
-    from filmstyle.report import write_report
-    from filmstyle.styles import resolve_style
+    from filmstyle.tools.metrics import evaluate_sequence
+    from filmstyle.tools.report import write_report
+    from filmstyle.job.styles import resolve_style
 
     src_seq = io.find_sequence(source, frames)
     out_seq = io.find_sequence(output, src_seq.frames if frames or len(src_seq.frames) > 1 else None)
@@ -59,7 +59,7 @@ def metrics(
             style_image = working(ref.path)
         else:
             from filmstyle.models import Cin26Stylizer
-            from filmstyle.sheets import sample_photograph
+            from filmstyle.tools.sheets import sample_photograph
 
             photo = np.clip(io.read_frame(sample_photograph()).rgb, 0, 1).astype(np.float32)
             weights = np.zeros(26, np.float32)

@@ -42,7 +42,7 @@ def export_nuke(
     strength: Annotated[float, typer.Option(help="Default of the model's strength knob, 0..1.")] = 1.0,
 ) -> None:
     """Export a style as a TorchScript model for Nuke's Inference node (via CatFileCreator)."""
-    from filmstyle.export import export_nuke_model
+    from filmstyle.tools.nuke_export import export_nuke_model
 
     path = export_nuke_model(style, out, space=space, strength=strength)
     typer.echo(f"wrote {path} (CatFileCreator: channels in/out rgba.red,rgba.green,rgba.blue; "

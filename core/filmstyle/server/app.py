@@ -123,7 +123,7 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
 
     @app.get("/styles")
     def styles() -> dict:
-        from filmstyle.styles import BUILTIN_STYLES, IMAGE_STYLE_EXTENSIONS
+        from filmstyle.job.styles import BUILTIN_STYLES, IMAGE_STYLE_EXTENSIONS
 
         return {"builtin": [{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)],
                 "image_extensions": sorted(IMAGE_STYLE_EXTENSIONS)}
@@ -144,7 +144,7 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
             if refusal:
                 return JSONResponse({"detail": refusal}, status_code=403)
         try:
-            from filmstyle.jobs import build_plan
+            from filmstyle.job.jobs import build_plan
 
             plan = build_plan(job)
         except FilmStyleError as exc:

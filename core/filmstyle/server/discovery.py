@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from filmstyle.config import CONFIG_ENV, config_dir
 from filmstyle.errors import WorkerError
 
 __all__ = [
@@ -30,17 +31,6 @@ __all__ = [
 ]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-CONFIG_ENV = "FILMSTYLE_CONFIG_DIR"
-
-
-def config_dir() -> Path:
-    """The user's filmstyle config folder (``$FILMSTYLE_CONFIG_DIR`` wins)."""
-    override = os.environ.get(CONFIG_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("filmstyle", appauthor=False))
 
 
 def worker_file() -> Path:

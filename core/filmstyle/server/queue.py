@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filmstyle import jobs
+from filmstyle.job import jobs
 from filmstyle.errors import FilmStyleError, RenderCancelled
-from filmstyle.render import FramePipeline, RenderPlan, render_sequence
-from filmstyle.stylize import FrameStylizer
+from filmstyle.engine.render import FramePipeline, render_sequence
+from filmstyle.job.plan import RenderPlan
+from filmstyle.engine.stylize import FrameStylizer
 
 __all__ = ["JobRecord", "JobQueue", "parse_job", "job_paths", "STATES"]
 
@@ -28,13 +29,13 @@ STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
 def parse_job(data: Any, base_dir: Path) -> jobs.Job:
-    """A request body as a :class:`~filmstyle.jobs.Job` (shape and values only, no file access)."""
+    """A request body as a :class:`~filmstyle.job.jobs.Job` (shape and values only, no file access)."""
     return jobs.job_from_data(data, base_dir=base_dir, source="<request>")
 
 
 def job_paths(data: dict, base_dir: Path) -> list[tuple[str, Path]]:
     """Every file path a job names, as ``(field, absolute path)``, for the allow-list."""
-    from filmstyle.styles import builtin_index
+    from filmstyle.job.styles import builtin_index
 
     def absolute(p: str) -> Path:
         path = Path(p).expanduser()

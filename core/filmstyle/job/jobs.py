@@ -1,7 +1,7 @@
 """The job model: one validated description of a render, from the CLI, a YAML file or a host.
 
 ``stylize`` flags, job files and worker requests all land in the same :class:`Job`, and
-:func:`build_plan` is the one place a job becomes a :class:`~filmstyle.render.RenderPlan`.
+:func:`build_plan` is the one place a job becomes a :class:`~filmstyle.engine.render.RenderPlan`.
 
 Job files (format version 1)::
 
@@ -56,10 +56,10 @@ Shot-quality fields:
   seams and an 8K frame fits in a few GB. ``shot_stats: true`` freezes those statistics at the
   first frame of each shot (no global pumping of tone), restarting on cuts.
 * User models: ``style: custom:models/monet.pth`` (fast-neural-style or CycleGAN ``.pth``, or
-  ``.onnx``), or a name from the user styles file (see :mod:`filmstyle.user_styles`).
+  ``.onnx``), or a name from the user styles file (see :mod:`filmstyle.job.user_styles`).
 
 Every number that can change over a shot (weights, strengths, mask shape parameters) takes a
-curve in any form :func:`filmstyle.keys.parse_curve` reads. Errors are one line naming the field
+curve in any form :func:`filmstyle.job.curves.parse_curve` reads. Errors are one line naming the field
 path and, for files, the line: ``"job.yaml: strength (line 9): bad key '1040' (expected ...)"``.
 
 A future format version adds an entry to ``_UPGRADES`` that turns version N data into N + 1;
@@ -78,12 +78,12 @@ from typing import Any
 
 from filmstyle import io
 from filmstyle.errors import FilmStyleError, JobError
-from filmstyle.keys import Curve, parse_curve
-from filmstyle.masks import parse_mask
-from filmstyle.regions import Region, resolve_mask_paths
-from filmstyle.render import RenderPlan
-from filmstyle.stylize import MAX_STRENGTH, TILING_MODES, Look, NetworkOptions, Param, StyleLayer, constant
-from filmstyle.user_styles import resolve_any_style
+from filmstyle.job.curves import Curve, parse_curve
+from filmstyle.job.masks import parse_mask
+from filmstyle.job.regions import Region, resolve_mask_paths
+from filmstyle.job.look import MAX_STRENGTH, TILING_MODES, Look, NetworkOptions, Param, StyleLayer, constant
+from filmstyle.job.plan import RenderPlan
+from filmstyle.job.user_styles import resolve_any_style
 
 __all__ = [
     "JOB_VERSION",
@@ -834,7 +834,7 @@ def job_json_schema() -> dict[str, Any]:
     }
     mask = {
         "description": "One of ellipse, rectangle, polygon, channel, file (+ channel, fit), luma, hue, or op; "
-        "shape coordinates in display-window pixels, y down. See filmstyle.masks.parse_mask.",
+        "shape coordinates in display-window pixels, y down. See filmstyle.job.masks.parse_mask.",
         "type": "object",
         "minProperties": 1,
     }

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from filmstyle.errors import InputError
-from filmstyle.temporal import LUMA_WEIGHTS, dis_flow, occlusion_mask, warp
+from filmstyle.engine.temporal import LUMA_WEIGHTS, dis_flow, occlusion_mask, warp
 
 __all__ = ["psnr", "ssim", "warping_error", "StyleFeatures", "FrameMetrics", "MetricsReport",
            "evaluate_sequence", "GRAM_BLOCKS", "LONG_TERM_GAP"]
@@ -77,7 +77,7 @@ def warping_error(out_t: np.ndarray, out_prev: np.ndarray, src_t: np.ndarray, sr
     Args:
         out_t, out_prev: outputs ``O_t`` and ``O_{t-k}`` ``(H, W, 3)`` in [0, 1].
         src_t, src_prev: the matching source frames.
-        flow_size, preset: see :func:`filmstyle.temporal.dis_flow`.
+        flow_size, preset: see :func:`filmstyle.engine.temporal.dis_flow`.
 
     Returns:
         ``(error, reliable_fraction)``: MSE over reliable pixels and channels, and the fraction of

@@ -1,7 +1,7 @@
 """Regions: different looks on different parts of the frame, composited with soft mattes.
 
 A :class:`RegionSet` is an ordered list of :class:`Region` s — each a mask
-(:class:`~filmstyle.masks.MaskSpec`) and a :class:`~filmstyle.stylize.Look` — plus an optional
+(:class:`~filmstyle.job.masks.MaskSpec`) and a :class:`~filmstyle.engine.stylize.Look` — plus an optional
 ``default`` look for the pixels outside every mask (None: those pixels stay untouched).
 
 Compositing rules (see :func:`composite`):
@@ -25,15 +25,15 @@ pixel for pixel (a file matte of another size needs ``fit``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from filmstyle.errors import InputError
-from filmstyle.keys import Curve, Key
-from filmstyle.masks import (
+from filmstyle.job.curves import Curve, Key
+from filmstyle.job.masks import (
     EllipseMask,
     FileMask,
     HueMask,
@@ -44,9 +44,9 @@ from filmstyle.masks import (
     PolygonMask,
     RectangleMask,
 )
-from filmstyle.stylize import Look
+from filmstyle.job.look import Look
 
-__all__ = ["Region", "RegionSet", "shift_mask", "resolve_mask_paths", "mask_needs_rgb", "composite", "matte_loader"]
+__all__ = ["Region", "RegionSet", "shift_mask", "resolve_mask_paths", "mask_needs_rgb", "matte_loader"]
 
 
 @dataclass(frozen=True)
@@ -149,33 +149,3 @@ def matte_loader(*, part: int | str | None = None) -> Callable[[str, float, str]
         return io.read_channels(path, [channel], part=part)[channel]
 
     return load
-
-
-def composite(
-    base: np.ndarray,
-    layers: Sequence[tuple[np.ndarray, np.ndarray]],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lay ``(mask, result)`` pairs over ``base`` in order: ``out = lerp(out, result, mask)``.
-
-    Exact at the ends: where a mask is 0 the pixel below is kept as is (not ``x + 0 * d``, which
-    would turn ``-0.0`` into ``0.0``), where it is 1 the result replaces it.
-
-    Returns:
-        ``(out, touched)``: ``(H, W, 3)`` float32 and the ``(H, W)`` bool union of ``mask > 0``.
-    """
-    out = np.array(base, dtype=np.float32, copy=True)
-    touched = np.zeros(out.shape[:2], dtype=bool)
-    for mask, result in layers:
-        m = np.asarray(mask, dtype=np.float32)
-        some = m > 0
-        if not some.any():
-            continue
-        touched |= some
-        full = m >= 1.0
-        soft = some & ~full
-        out[full] = result[full]
-        if soft.any():
-            w = m[soft][:, None]
-            below = out[soft]
-            out[soft] = below + w * (result[soft] - below)
-    return out, touched

@@ -14,7 +14,7 @@ A style string names one of three things (first match wins):
 
    The config folder is the one the worker uses (``$FILMSTYLE_CONFIG_DIR`` wins, else the
    platform's user config folder, ``~/.config/filmstyle`` on Linux).
-4. otherwise a style image path (see :func:`filmstyle.styles.resolve_style`).
+4. otherwise a style image path (see :func:`filmstyle.job.styles.resolve_style`).
 
 So ``filmstyle stylize in.####.exr out.####.exr --style monet`` runs the user's model. A custom
 model is a network of its own: it cannot be blended with other styles in one look (use regions),
@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from filmstyle.config import config_dir
 from filmstyle.errors import StyleError
-from filmstyle.styles import IMAGE_STYLE_EXTENSIONS, StyleRef, builtin_index, resolve_style
+from filmstyle.job.styles import IMAGE_STYLE_EXTENSIONS, StyleRef, builtin_index, resolve_style
 
 __all__ = ["MODEL_EXTENSIONS", "STYLES_ENV", "CustomStyleRef", "styles_file", "load_user_styles", "resolve_any_style"]
 
@@ -43,7 +44,7 @@ _PREFIX = "custom:"
 
 @dataclass(frozen=True)
 class CustomStyleRef:
-    """A user model used as a style (duck-types :class:`~filmstyle.styles.StyleRef`)."""
+    """A user model used as a style (duck-types :class:`~filmstyle.job.styles.StyleRef`)."""
 
     path: Path
     value_range: tuple[float, float] | None = None
@@ -65,7 +66,6 @@ def styles_file() -> Path:
     override = os.environ.get(STYLES_ENV)
     if override:
         return Path(override).expanduser()
-    from filmstyle.server.discovery import config_dir
 
     return config_dir() / "styles.yaml"
 

@@ -22,7 +22,7 @@ Keys (:func:`luma_key`, :func:`hue_key`) read an RGB frame in the working space;
 through :func:`blur` and :func:`grow_shrink`.
 
 The declarative layer, :func:`parse_mask` → :class:`MaskSpec`, reads the plain dicts of a YAML job
-(every numeric shape parameter may be a constant or a :func:`filmstyle.keys.parse_curve` curve, so
+(every numeric shape parameter may be a constant or a :func:`filmstyle.job.curves.parse_curve` curve, so
 shapes animate) and evaluates them per frame against a :class:`MaskContext`.
 """
 
@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from filmstyle.errors import InputError, JobError
-from filmstyle.keys import Curve, parse_curve
+from filmstyle.job.curves import Curve, parse_curve
 
 __all__ = [
     "REC709_LUMA",
@@ -660,7 +660,7 @@ def _tuple(value: Any, n: int, field: str, minimum: float | None = None) -> tupl
 def parse_mask(data: Any, *, field: str = "mask") -> MaskSpec:
     """Parse one mask description (a plain dict from a YAML job) into a :class:`MaskSpec`.
 
-    Accepted forms (``C`` = a number or any curve :func:`filmstyle.keys.parse_curve` reads)::
+    Accepted forms (``C`` = a number or any curve :func:`filmstyle.job.curves.parse_curve` reads)::
 
         {ellipse: {center: [C, C], radius: [C, C] | C, rotation: C = 0, feather: C = 0}}
         {rectangle: {box: [C, C, C, C], feather: C = 0}}      # x0, y0, x1, y1

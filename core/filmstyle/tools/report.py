@@ -2,9 +2,9 @@
 
 :func:`write_report` writes, into one folder:
 
-* ``metrics.json`` — :meth:`filmstyle.metrics.MetricsReport.to_dict` (summary and per-frame values);
+* ``metrics.json`` — :meth:`filmstyle.tools.metrics.MetricsReport.to_dict` (summary and per-frame values);
 * ``plot_*.png`` — per-frame plots (matplotlib, Agg backend), also embedded in the HTML;
-* ``contact_sheet.png`` — a few source/output pairs (:func:`filmstyle.sheets.contact_sheet`), when
+* ``contact_sheet.png`` — a few source/output pairs (:func:`filmstyle.tools.sheets.contact_sheet`), when
   the frames are given;
 * ``report.html`` — the summary table, the plots and the sheet, with no external references.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from filmstyle.errors import OutputError
-from filmstyle.metrics import MetricsReport
+from filmstyle.tools.metrics import MetricsReport
 
 __all__ = ["write_report", "PLOTS"]
 
@@ -63,7 +63,7 @@ def _plot(report: MetricsReport, keys: Sequence[str], title: str, ylabel: str, p
 
 def _sheet(source_frames, output_frames, labels_from: Sequence[str] | None, path: Path,
            count: int = 6) -> Path | None:
-    from filmstyle.sheets import contact_sheet
+    from filmstyle.tools.sheets import contact_sheet
 
     src, out = list(source_frames), list(output_frames)
     if not src or len(src) != len(out):
@@ -90,7 +90,7 @@ def write_report(report: MetricsReport, out_dir: str | Path, *, source_frames=No
     """Write the JSON, plots, contact sheet and HTML of ``report`` into ``out_dir``.
 
     Args:
-        report: from :func:`filmstyle.metrics.evaluate_sequence`.
+        report: from :func:`filmstyle.tools.metrics.evaluate_sequence`.
         out_dir: folder, created if needed.
         source_frames, output_frames: the frames (display-encoded ``(H, W, 3)`` in [0, 1]) for
             the contact sheet; omitted = no sheet.

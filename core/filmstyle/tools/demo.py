@@ -28,7 +28,7 @@ def make_demo_shot(folder: Path, frames: int, *, first: int = 1001, size: tuple[
     import OpenImageIO as oiio
 
     from filmstyle import color, io
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.sheets import sample_photograph
 
     photo = io.read_frame(sample_photograph()).rgb.astype(np.float32)
     config = color.load_config(None)
@@ -81,9 +81,9 @@ def _display(rgb: np.ndarray, transform) -> np.ndarray:
 def run_demo(out: Path, *, frames: int = 12, style: str = "starry-blue") -> dict[str, str]:
     """Make the demo shot, stylize it, write the contact sheet; return what was written where."""
     from filmstyle import color, io
-    from filmstyle.jobs import plan_from_cli
-    from filmstyle.render import render_sequence
-    from filmstyle.sheets import contact_sheet
+    from filmstyle.job.jobs import plan_from_cli
+    from filmstyle.engine.render import render_sequence
+    from filmstyle.tools.sheets import contact_sheet
 
     out = Path(out)
     plate = make_demo_shot(out / "plate", frames)

@@ -49,7 +49,7 @@ import torch
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.models.norm import NormStats, frozen_stats, record_stats
 from filmstyle.models.stats_runtime import StatsRunner, resolve_stats_backend
-from filmstyle.stylize import AUTO_TILE_PIXELS
+from filmstyle.job.look import AUTO_TILE_PIXELS
 
 __all__ = ["TiledStylizer", "ShotStatsStylizer", "tile_origins", "processing_size", "stroke_scaled", "REFERENCE_HEIGHT"]
 
@@ -301,7 +301,7 @@ class ShotStatsStylizer:
             shots whose light really changes).
 
     Call :meth:`reset` (or pass ``new_shot=True``) on a shot cut, e.g. when
-    :attr:`filmstyle.temporal.TemporalBlender.last` reports one. A change of ``style`` (a keyed
+    :attr:`filmstyle.engine.temporal.TemporalBlender.last` reports one. A change of ``style`` (a keyed
     blend) also starts new statistics, since they depend on it.
     """
 

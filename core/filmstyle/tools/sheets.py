@@ -63,7 +63,7 @@ def builtin_style_sheet(path: Path, *, image: Path | None = None, tile_width: in
     """Render every built-in look on ``image`` (default: :func:`sample_photograph`) into one sheet."""
     from filmstyle import io
     from filmstyle.models import Cin26Stylizer
-    from filmstyle.styles import BUILTIN_STYLES
+    from filmstyle.job.styles import BUILTIN_STYLES
 
     frame = io.read_frame(image or sample_photograph())
     rgb = np.clip(frame.rgb, 0, 1).astype(np.float32)

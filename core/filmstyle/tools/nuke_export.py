@@ -2,7 +2,7 @@
 
 The exported module takes what Inference hands it, ``1×3×H×W`` pixels of the comp in its linear
 space (``acescg`` or ``lin_rec709``), and returns ``1×3×H×W`` in the same space. Inside it does what
-:class:`filmstyle.render.FramePipeline` does for an EXR plate with the default working space:
+:class:`filmstyle.engine.render.FramePipeline` does for an EXR plate with the default working space:
 
 1. gamut matrix to linear Rec.709 (taken from the OCIO config, identity for ``lin_rec709``);
 2. the display shaper of :mod:`filmstyle.color.shaper` (sRGB curve after a highlight shoulder);
@@ -33,7 +33,7 @@ from torch import nn
 from filmstyle import color, io
 from filmstyle.color import shaper
 from filmstyle.errors import StyleError
-from filmstyle.styles import resolve_style
+from filmstyle.job.styles import resolve_style
 
 __all__ = ["SPACES", "NukeStyleModule", "build_nuke_module", "export_nuke_model", "gamut_to_rec709"]
 

@@ -55,9 +55,10 @@ def _network_seconds(content: np.ndarray, repeats: int) -> dict[str, float]:
     import onnxruntime as ort
 
     from filmstyle.models import source_path
-    from filmstyle.sheets import sample_photograph
-    from filmstyle.stylize import FrameStylizer, StyleWeight
-    from filmstyle.styles import resolve_style
+    from filmstyle.tools.sheets import sample_photograph
+    from filmstyle.engine.stylize import FrameStylizer
+    from filmstyle.job.look import StyleWeight
+    from filmstyle.job.styles import resolve_style
 
     session = ort.InferenceSession(str(source_path("cin26")), providers=["CPUExecutionProvider"])
     image = np.ascontiguousarray(content.transpose(2, 0, 1)[None], dtype=np.float32)
@@ -85,7 +86,7 @@ def _network_seconds(content: np.ndarray, repeats: int) -> dict[str, float]:
 
 def _render_seconds(plan, repeats: int) -> tuple[float, float]:
     """Median end-to-end and network seconds per frame for rendering ``plan``'s frames."""
-    from filmstyle.render import FramePipeline, render_sequence
+    from filmstyle.engine.render import FramePipeline, render_sequence
 
     pipeline = FramePipeline(plan)
     render_sequence(_one_frame(plan), pipeline=pipeline)  # warm-up: model load, style vectors
@@ -114,7 +115,7 @@ def _one_frame(plan):
 def _stage_seconds(plan, repeats: int) -> dict[str, float]:
     """Read, colour (both ways) and write of one frame, each timed on its own."""
     from filmstyle import color, io
-    from filmstyle.render import FramePipeline
+    from filmstyle.engine.render import FramePipeline
 
     pipeline = FramePipeline(plan)
     path = plan.source.path(plan.source.frames[0])
@@ -137,7 +138,7 @@ def _working_frame(width: int, height: int) -> np.ndarray:
     import cv2
 
     from filmstyle import io
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.sheets import sample_photograph
 
     photo = np.clip(io.read_frame(sample_photograph()).rgb, 0, 1).astype(np.float32)
     return np.ascontiguousarray(cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR))
@@ -145,9 +146,10 @@ def _working_frame(width: int, height: int) -> np.ndarray:
 
 def _scale_figures(repeats: int) -> dict:
     """Arbitrary network seconds at 1080p and 4K (default options: UHD runs whole) and their ratio."""
-    from filmstyle.sheets import sample_photograph
-    from filmstyle.stylize import FrameStylizer, StyleWeight
-    from filmstyle.styles import resolve_style
+    from filmstyle.tools.sheets import sample_photograph
+    from filmstyle.engine.stylize import FrameStylizer
+    from filmstyle.job.look import StyleWeight
+    from filmstyle.job.styles import resolve_style
 
     ref = resolve_style(str(sample_photograph()))
     stylizer = FrameStylizer(style_image_loader=lambda p: _working_frame(512, 512))
@@ -170,8 +172,8 @@ def _scale_figures(repeats: int) -> dict:
 
 _MEMORY_CHILD = """
 import sys
-from filmstyle.jobs import plan_from_cli
-from filmstyle.render import render_sequence
+from filmstyle.job.jobs import plan_from_cli
+from filmstyle.engine.render import render_sequence
 plan = plan_from_cli(input=sys.argv[1], output=sys.argv[2], style="starry-blue", tiling="on",
                      tile_size=int(sys.argv[3]), overwrite=True)
 render_sequence(plan)
@@ -184,7 +186,7 @@ def _memory_figures(tile_size: int = 1024) -> dict:
     import subprocess
     import sys
 
-    from filmstyle.demo import make_demo_shot
+    from filmstyle.tools.demo import make_demo_shot
 
     work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-8k-"))
     plate = make_demo_shot(work / "plate", 1, size=(7680, 4320))
@@ -205,8 +207,8 @@ def _memory_figures(tile_size: int = 1024) -> dict:
 
 def _temporal_figures(plate: str, work: Path, repeats: int) -> dict:
     """Per-frame cost of temporal blending (flow, warp, blend) on a 1080p render."""
-    from filmstyle.jobs import plan_from_cli
-    from filmstyle.render import FramePipeline, render_sequence
+    from filmstyle.job.jobs import plan_from_cli
+    from filmstyle.engine.render import FramePipeline, render_sequence
 
     plan = plan_from_cli(input=plate, output=str(work / "tmp" / "o.####.exr"), style="starry-blue",
                          temporal=0.6, overwrite=True)
@@ -242,7 +244,7 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
     if "memory" in sections:
         figures["memory"] = _memory_figures(tile_size)
     if "temporal" in sections:
-        from filmstyle.demo import make_demo_shot
+        from filmstyle.tools.demo import make_demo_shot
 
         work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))
         plate = make_demo_shot(work / "plate", max(frames, 3), size=(1920, 1080))
@@ -255,9 +257,9 @@ def _core_figures(*, frames: int, width: int, height: int, repeats: int) -> dict
     import torch
 
     from filmstyle import io
-    from filmstyle.demo import make_demo_shot
-    from filmstyle.jobs import plan_from_cli
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.demo import make_demo_shot
+    from filmstyle.job.jobs import plan_from_cli
+    from filmstyle.tools.sheets import sample_photograph
 
     work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))
     plate = make_demo_shot(work / "plate", frames, size=(width, height))

@@ -1,0 +1,1 @@
+"""The job model: what to render, validated at the boundary into immutable values."""

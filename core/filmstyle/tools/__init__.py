@@ -1,0 +1,1 @@
+"""Tools around the engine: benchmark, demo, contact sheets, metrics and reports, Nuke export."""
