@@ -55,7 +55,7 @@ class WorkerError(FilmStyleError):
 class RenderCancelled(FilmStyleError):
     """A render was stopped on request between frames; every frame written so far is complete.
 
-    ``report`` (a :class:`filmstyle.engine.render.RenderReport`, or None) lists the frames handled before
+    ``report`` (a :class:`filmstyle.engine.sequence.RenderReport`, or None) lists the frames handled before
     the stop.
     """
 

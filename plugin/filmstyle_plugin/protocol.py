@@ -12,11 +12,11 @@ import json
 import re
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from filmstyle_plugin.schema import Param, load_schema
+from filmstyle_plugin.schema import Param, job_version, load_schema
 
 __all__ = ["JOB_VERSION", "build_job", "curve_keys", "value_at", "frame_hashes", "frame_list", "set_field"]
 
-JOB_VERSION = 1
+JOB_VERSION = job_version()
 _STEP = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d+)\])?$")
 
 

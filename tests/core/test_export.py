@@ -19,8 +19,8 @@ import pytest
 
 from filmstyle import io
 from filmstyle.tools.nuke_export import export_nuke_model, gamut_to_rec709
-from filmstyle.job.jobs import plan_from_cli
-from filmstyle.engine.render import FramePipeline
+from filmstyle.job import plan_from_cli
+from filmstyle.engine.pipeline import FramePipeline
 from tests.core.plates import photo_linear
 
 W, H = 64, 48

@@ -14,15 +14,15 @@ from typer.testing import CliRunner
 
 from filmstyle.cli import app
 from filmstyle.errors import JobError, RenderCancelled
-from filmstyle.job.jobs import (
-    JOB_TEMPLATE,
+from filmstyle.job import (
     build_plan,
     job_from_data,
     job_json_schema,
+    job_template,
     load_job,
     plan_from_cli,
 )
-from filmstyle.engine.render import render_sequence
+from filmstyle.engine.sequence import render_sequence
 from tests.core.io_fixtures import channel_bits
 from tests.core.plates import make_plate_sequence
 
@@ -103,7 +103,7 @@ def test_cli_blend_migrates_from_first_style_to_last(plates, tmp_path):
 def test_plan_from_cli_keeps_its_old_signature(plates, tmp_path):
     plan = plan_from_cli(input=str(plates / "shot.####.exr"), output=str(tmp_path / "o.####.exr"),
                          style="starry-blue", strength=1.0, overwrite=True)
-    assert plan.model == "cin26" and len(plan.styles) == 1 and plan.strength(1001) == 1.0
+    assert plan.model == "cin26" and len(plan.looks[0].styles) == 1 and plan.looks[0].strength(1001) == 1.0
 
 
 # ------------------------------------------------------------------------------------ loading, errors
@@ -136,7 +136,7 @@ default: {}
         ("default: {}", "default: 3", ("default (line 14)", "expected a mapping", "got integer 3")),
         ("feather: 2}}", "fether: 2}}", ("regions[0].mask.rectangle (line 12)", "unknown key 'fether'")),
         ("    styles: [slate-ink]", "    styles: [slate-ink]\n    strenght: 1", ("regions[0].strenght (line 14)",)),
-        ("filmstyle: 1", "filmstyle: 2", ("filmstyle (line 1)", "version 2 is not supported", "supported: 1")),
+        ("filmstyle: 1", "filmstyle: 3", ("filmstyle (line 1)", "version 3 is not supported", "supported: 1, 2")),
         ("input: plates/shot.####.exr", "input: [a, b]", ("input (line 2)", "expected a non-empty string")),
         ("  - style: umber-ink", "  - style: umber-ink\n    weigth: 1", ("styles[0].weigth (line 6)",)),
     ],
@@ -164,13 +164,14 @@ def test_good_job_loads_round_trips_and_resolves_paths_from_its_folder(plates, t
     assert plan.source.path(1001) == job_dir / "plates" / "shot.1001.exr"
     assert plan.output.path(1002) == job_dir / "out" / "o.1002.exr"
     # Weights normalised per frame; regions inherit the top-level strength when they have none.
-    assert [sw.weight for sw in plan.default.blend_at(1002)] == pytest.approx([0.5, 0.5])
-    assert plan.regions[0].look.strength(1003) == 1.0 and plan.default.strength(1001) == 0.5
+    default = plan.looks[plan.default]
+    assert [sw.weight for sw in default.blend_at(1002)] == pytest.approx([0.5, 0.5])
+    assert plan.looks[plan.regions[0].look].strength(1003) == 1.0 and default.strength(1001) == 0.5
     # A job file with a relative style image finds it beside the job, not in the cwd.
     shutil.copy(job_dir / "plates" / "shot.1001.exr", job_dir / "look.exr")
     image_job = write(job_dir / "image.yaml", "filmstyle: 1\ninput: plates/shot.####.exr\noutput: o/o.####.exr\n"
                                               "styles: [look.exr]\nstrength: 1.5\n")
-    assert build_plan(load_job(image_job)).styles[0].style.path == job_dir / "look.exr"
+    assert build_plan(load_job(image_job)).looks[0].styles[0].style.path == job_dir / "look.exr"
     # The output colourspace of a DPX render of the EXR plates reaches the plan.
     dpx_job = write(job_dir / "dpx.yaml", "filmstyle: 1\ninput: plates/shot.####.exr\noutput: o/o.####.dpx\n"
                                           "styles: [umber-ink]\ncolour: {output_colorspace: ACEScct}\n")
@@ -182,7 +183,7 @@ def test_yaml_syntax_error_and_missing_version(tmp_path):
         load_job(write(tmp_path / "bad.yaml", "filmstyle: 1\ninput: a\n  output: [b\n"))
     with pytest.raises(JobError, match=r"filmstyle \(line 1\): missing the job format version"):
         load_job(write(tmp_path / "nov.yaml", "input: a.exr\noutput: b.exr\nstyles: [umber-ink]\n"))
-    with pytest.raises(JobError, match=r"^strength: expected values <= 1, got 1\.5$"):
+    with pytest.raises(JobError, match=r"^strength: expected values 0\.\.1, got 1\.5$"):
         job_from_data({"filmstyle": 1, "input": "a", "output": "b", "styles": ["umber-ink"], "strength": 1.5},
                       base_dir=tmp_path)
 
@@ -224,7 +225,7 @@ def _conforms(value, schema, root) -> bool:
 def test_schema_accepts_the_template_and_example_and_matches_the_loader(tmp_path):
     schema = job_json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    template = yaml.safe_load(JOB_TEMPLATE)
+    template = yaml.safe_load(job_template())
     example = yaml.safe_load((REPO / "examples" / "migration.yaml").read_text())
     for data in (template, example):
         assert _conforms(data, schema, schema)
@@ -232,9 +233,9 @@ def test_schema_accepts_the_template_and_example_and_matches_the_loader(tmp_path
     assert not _conforms({**template, "strenght": 1}, schema, schema)
     assert not _conforms({**template, "device": "tpu"}, schema, schema)
     # Every top-level key the schema lists is one the loader accepts, and no other.
-    from filmstyle.job.jobs import TOP_KEYS
+    from filmstyle.job.params import job_parameters
 
-    assert set(schema["properties"]) == set(TOP_KEYS)
+    assert set(schema["properties"]) == {"filmstyle", *(p.group or p.key for p in job_parameters())}
 
 
 # ------------------------------------------------------------------------------------------ CLI
@@ -266,7 +267,7 @@ def test_validate_render_init_and_schema_commands(plates, tmp_path):
     new = tmp_path / "init" / "job.yaml"
     result = cli("job", "init", new)
     assert result.exit_code == 0, result.output
-    assert new.read_text() == JOB_TEMPLATE
+    assert new.read_text() == job_template()
     one_line_error(cli("job", "init", new), "already exists")
 
     result = cli("job", "schema", "--out", tmp_path / "schema.json")

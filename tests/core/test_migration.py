@@ -9,8 +9,9 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from filmstyle.job.jobs import build_plan, job_from_data
-from filmstyle.engine.render import FramePipeline, render_sequence
+from filmstyle.job import build_plan, job_from_data
+from filmstyle.engine.pipeline import FramePipeline
+from filmstyle.engine.sequence import render_sequence
 from filmstyle.job.styles import resolve_style
 
 FIRST, COUNT = 1001, 10

@@ -9,11 +9,12 @@ import OpenImageIO as oiio
 import pytest
 
 from filmstyle.errors import FilmStyleError, InputError
-from filmstyle.job.jobs import build_plan, job_from_data
+from filmstyle.job import build_plan, job_from_data
 from filmstyle.job.masks import ellipse, parse_mask
 from filmstyle.engine.compositing import composite
 from filmstyle.job.regions import shift_mask
-from filmstyle.engine.render import FramePipeline, render_sequence
+from filmstyle.engine.pipeline import FramePipeline
+from filmstyle.engine.sequence import render_sequence
 from filmstyle.engine.stylize import FrameStylizer
 from tests.core.io_fixtures import channel_bits
 from tests.core.plates import make_plate_sequence, photo_linear

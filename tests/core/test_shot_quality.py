@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from filmstyle import color, io
 from filmstyle.cli import app
 from filmstyle.errors import JobError
-from filmstyle.job.jobs import build_plan, load_job
+from filmstyle.job import build_plan, load_job
 from filmstyle.engine.color_match import srgb_to_oklab
 from filmstyle.tools.metrics import psnr, warping_error
 from filmstyle.models.custom import ResnetGenerator
@@ -156,7 +156,7 @@ def test_a_cut_restarts_the_temporal_state(tmp_path):
 @needs_clip
 def test_preserve_colour_keeps_the_source_hue(clip_shot, renders, tmp_path):
     out = tmp_path / "o.####.exr"
-    cli("stylize", clip_shot, out, "--style", STYLE, "--preserve-colour", "1", "--frames", "2")
+    cli("stylize", clip_shot, out, "--style", STYLE, "--preserve-color", "1", "--frames", "2")
     src = srgb_to_oklab(frames_of(clip_shot, (2,))[0])
     kept = srgb_to_oklab(frames_of(str(out), (2,))[0])
     plain = srgb_to_oklab(frames_of(renders["per_frame"], (2,))[0])
@@ -192,7 +192,7 @@ def job_file(tmp_path: Path, extra: str, output: str = "out/o.####.exr") -> Path
         folder.mkdir()
         write_exr(folder / "shot.0001.exr", photo_linear(160, 96))
     path = tmp_path / f"job{len(list(tmp_path.glob('job*.yaml')))}.yaml"
-    path.write_text(f"filmstyle: 1\ninput: plate/shot.####.exr\noutput: {output}\nstyles: [{STYLE}]\n{extra}")
+    path.write_text(f"filmstyle: 2\ninput: plate/shot.####.exr\noutput: {output}\nstyles: [{STYLE}]\n{extra}")
     return path
 
 
@@ -242,13 +242,13 @@ def test_plumbing_only_named_custom_style_with_random_cyclegan_weights(tmp_path,
 @pytest.mark.parametrize(
     "extra, needles",
     [
-        ("temporal: 1.2\n", ("temporal (line 5)", "<= 1")),
+        ("temporal: 1.2\n", ("temporal (line 5)", "below 1")),
         ("temporal: 1\n", ("temporal (line 5)", "below 1")),
         ("temporal: \"1:0, 4:0.5 smoth\"\n", ("temporal (line 5)", "smoth")),
-        ("preserve_color: 1\n", ("preserve_color (line 5)", "did you mean 'preserve_colour'")),
-        ("histogram_match: -0.5\n", ("histogram_match (line 5)", ">= 0")),
+        ("preserve_colour: 1\n", ("preserve_colour (line 5)", "did you mean 'preserve_color'")),
+        ("histogram_match: -0.5\n", ("histogram_match (line 5)", "0..1, got -0.5")),
         ("stroke_scale: 0\n", ("stroke_scale (line 5)", "> 0")),
-        ("stroke_scale: 1\nstroke_detail: 2\n", ("stroke_detail (line 6)", "<= 1")),
+        ("stroke_scale: 1\nstroke_detail: 2\n", ("stroke_detail (line 6)", "0..1, got 2")),
         ("tiling: sideways\n", ("tiling (line 5)", "auto, on, off")),
         ("tile_size: 32\n", ("tile_size (line 5)", ">= 64")),
         ("shot_stats: 3\n", ("shot_stats (line 5)", "true or false")),
@@ -265,20 +265,20 @@ def test_bad_shot_quality_fields_are_line_numbered(tmp_path, extra, needles):
 
 
 def test_good_shot_quality_job_round_trips(tmp_path):
-    extra = ("temporal: \"1:0, 8:0.7\"\ntemporal_cut_threshold: 0.5\npreserve_colour: 0.5\nhistogram_match: 1\n"
+    extra = ("temporal: \"1:0, 8:0.7\"\ntemporal_cut_threshold: 0.5\npreserve_color: 0.5\nhistogram_match: 1\n"
              "stroke_scale: 2\nstroke_detail: 0.5\ntiling: off\ntile_size: 256\nshot_stats: true\n")
     job = load_job(job_file(tmp_path, extra))
     plan = build_plan(job)
     assert plan.temporal is not None and math.isclose(plan.temporal(8), 0.7)
     assert plan.network.tiling == "off" and plan.network.tile_size == 256 and plan.network.shot_stats
-    assert plan.temporal_cut_threshold == 0.5 and plan.preserve_colour(1) == 0.5
-    from filmstyle.job.jobs import job_from_data
+    assert plan.temporal_cut_threshold == 0.5 and plan.preserve_color(1) == 0.5
+    from filmstyle.job import job_from_data
 
     again = job_from_data(job.to_data(), base_dir=job.base_dir)
     assert again == job
     # Defaults stay out of the data (old workers and host hashes see the same jobs as before).
     plain = load_job(job_file(tmp_path, ""))
-    assert not {"temporal", "preserve_colour", "stroke_scale", "tiling", "shot_stats"} & set(plain.to_data())
+    assert not {"temporal", "preserve_color", "stroke_scale", "tiling", "shot_stats"} & set(plain.to_data())
 
 
 def test_strength_zero_frames_stay_exact_with_temporal_and_shot_stats(tmp_path):

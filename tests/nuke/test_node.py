@@ -124,8 +124,8 @@ def test_keyed_strength_renders_per_frame_and_rerenders_only_changes(nuke, graph
 
     # Frame 1003 carries strength 2/3: the same as a constant-strength job at that value.
     from filmstyle import io
-    from filmstyle.job.jobs import plan_from_cli
-    from filmstyle.engine.render import FramePipeline
+    from filmstyle.job import plan_from_cli
+    from filmstyle.engine.pipeline import FramePipeline
 
     value = strength.getValueAt(1003)
     assert value == pytest.approx(2 / 3)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from filmstyle.job import jobs
+from filmstyle.job.schema import job_json_schema
 from filmstyle.job.styles import BUILTIN_STYLES
 from filmstyle_plugin import paths, protocol
 from filmstyle_plugin.schema import load_schema
@@ -41,24 +41,25 @@ def host_python(version: str) -> str | None:
 
 def job_fields() -> set[str]:
     """Top-level keys of the job model's JSON schema."""
-    return set(jobs.job_json_schema()["properties"])
+    return set(job_json_schema()["properties"])
 
 
-def test_every_available_param_maps_to_a_job_field():
+def test_schema_json_is_generated_from_the_parameter_table():
+    """schema.json is the table's host view, byte for byte (regenerate: python -m filmstyle.job.schema FILE)."""
+    from filmstyle.job.schema import host_schema_text
+
+    assert (ROOT / "plugin" / "filmstyle_plugin" / "schema.json").read_text(encoding="utf-8") == host_schema_text()
+
+
+def test_every_host_control_maps_to_a_job_field_or_a_host_role():
     fields = job_fields()
     for param in load_schema():
+        assert param.hosts, f"{param.name}: shown by no host"
         if param.job is None:
-            assert param.host, f"{param.name}: no job field and no host role"
+            assert param.role, f"{param.name}: no job field and no host role"
             continue
         assert param.job.split(".")[0].split("[")[0] in fields, param.job
-
-
-def test_unavailable_params_really_are_missing_from_the_core():
-    # When the core adds one of these, flip its "available" flag in schema.json.
-    fields = job_fields()
-    for param in load_schema(include_unavailable=True):
-        if not param.available:
-            assert param.job not in fields, f"{param.name}: the core has {param.job!r} now"
+    assert protocol.JOB_VERSION == job_json_schema()["properties"]["filmstyle"]["const"]
 
 
 def test_style_choices_match_the_core():
@@ -79,10 +80,7 @@ def test_job_from_schema_defaults_and_baked_curves_is_valid(tmp_path):
     assert data["styles"] == [{"style": "starry-blue", "weight": 0.75}, {"style": "night-swirl", "weight": 0.25}]
     job = parse_job(data, tmp_path)
     assert job.input == "in.####.exr" and len(job.styles) == 2
-    from filmstyle.job.curves import parse_curve
-
-    curve = parse_curve(job.strength, field="strength")
-    assert [curve.value_at(f) for f in (1001, 1002, 1003)] == [0.0, 0.5, 1.0]
+    assert [job.strength.value_at(f) for f in (1001, 1002, 1003)] == [0.0, 0.5, 1.0]
 
 
 def test_style_image_overrides_the_builtin():

@@ -75,7 +75,8 @@ def render_with_progress(plan) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from filmstyle.engine.render import FramePipeline, render_sequence
+    from filmstyle.engine.pipeline import FramePipeline
+    from filmstyle.engine.sequence import render_sequence
 
     pipeline = FramePipeline(plan)  # config and colourspaces checked before the bar appears
     console = Console(stderr=True)

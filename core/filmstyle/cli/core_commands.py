@@ -9,123 +9,30 @@ from typing import Annotated, Optional
 import typer
 
 from filmstyle.cli import app, render_with_progress, reports_errors
+from filmstyle.cli.param_options import signature_for
 from filmstyle.errors import FilmStyleError
+from filmstyle.job.params import cli_parameters
 
 
-@app.command()
-@reports_errors
-def stylize(
-    input: Annotated[str, typer.Argument(help="Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr.")],
-    output: Annotated[str, typer.Argument(help="Output frame or sequence pattern (never a source frame).")],
-    style: Annotated[
-        list[str],
-        typer.Option(
-            "--style", "-s",
-            help="A built-in look (see `filmstyle styles`) or any image file; repeat to blend "
-            "(all built-ins or all images).",
-        ),
-    ],
-    strength: Annotated[
-        str,
-        typer.Option(
-            help="0 = untouched source, 1 = full style; image styles go to 2 (exaggerated). "
-            "A number or a curve: \"1001:0, 1040:1 smooth, 1100:0.3 hold\" or Nuke \"{curve x1001 0 x1040 1}\".",
-        ),
-    ] = "1",
-    blend: Annotated[
-        Optional[str],
-        typer.Option(
-            help="With several --style: the weight (0..1, number or curve) of the LAST style, the others "
-            "sharing the rest; \"1001:0, 1100:1\" migrates from the first style to the last. "
-            "Default: an even mix.",
-        ),
-    ] = None,
-    frames: Annotated[Optional[str], typer.Option(help="Frames: 1001-1100, 1001-1100x2, 1001,1005,1010-1020.")] = None,
-    layer: Annotated[Optional[str], typer.Option(help="EXR layer to stylize (default: the main R,G,B).")] = None,
-    part: Annotated[Optional[str], typer.Option(help="Multi-part EXR: part name or index to stylize.")] = None,
-    ocio: Annotated[Optional[str], typer.Option(help="OCIO config file or URI (default: $OCIO, else built-in ACES studio config).")] = None,
-    input_colorspace: Annotated[
-        Optional[str], typer.Option(help="Colourspace of the source (default per format: EXR ACEScg, DPX as tagged, PNG/JPEG sRGB).")
-    ] = None,
-    working_space: Annotated[
-        Optional[str], typer.Option(help="Space the network runs in (default: filmstyle's display shaper; or any config colourspace).")
-    ] = None,
-    output_colorspace: Annotated[
-        Optional[str], typer.Option(help="Colourspace of an output in another format than the source (default that "
-                                    "format's: EXR ACEScg, DPX ADX10, PNG/JPEG/TIFF sRGB).")
-    ] = None,
-    clean_nans: Annotated[bool, typer.Option(help="Replace NaN/Inf pixels instead of refusing the frame.")] = False,
-    overwrite: Annotated[bool, typer.Option(help="Re-render frames whose output already exists.")] = False,
-    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
-    precision: Annotated[str, typer.Option(help="fp32, fp16 (CUDA) or bf16 (slow on most CPUs).")] = "fp32",
-    bit_depth: Annotated[
-        Optional[str], typer.Option(help="Output depth: half, float, 8, 10, 12, 16 (default: the source's).")
-    ] = None,
-    compression: Annotated[Optional[str], typer.Option(
-        help="Output compression (default: the source's; a lossy EXR source (dwaa, dwab, b44) is "
-             "written as zip so untouched channels stay bit-exact).")] = None,
-    temporal: Annotated[
-        str,
-        typer.Option(help="Flicker reduction 0..<1 (number or curve): weight of the flow-warped previous frame; 0 = off."),
-    ] = "0",
-    temporal_cut_threshold: Annotated[
-        Optional[float], typer.Option(help="Luma-histogram jump (0..2) that counts as a shot cut (default 0.35).")
-    ] = None,
-    preserve_colour: Annotated[
-        str, typer.Option(help="Keep the plate's colours under the style's light and texture, 0..1 (number or curve).")
-    ] = "0",
-    histogram_match: Annotated[
-        str, typer.Option(help="Match the plate's per-channel histograms, 0..1 (number or curve).")
-    ] = "0",
-    stroke_scale: Annotated[
-        Optional[float],
-        typer.Option(help="Strokes sized as at 1080 rows times this, at any resolution (default: network at full resolution)."),
-    ] = None,
-    stroke_detail: Annotated[float, typer.Option(help="With --stroke-scale: plate detail added back, 0..1.")] = 1.0,
-    tiling: Annotated[str, typer.Option(help="auto (tile above 4096x2304 pixels), on or off.")] = "auto",
-    tile_size: Annotated[Optional[int], typer.Option(help="Tile side in pixels (default 1024).")] = None,
-    shot_stats: Annotated[
-        bool, typer.Option(help="Freeze the network's instance-norm statistics per shot (reset on cuts).")
-    ] = False,
-) -> None:
+def stylize(**options) -> None:
     """Stylize a frame or a sequence.
 
     --style also takes custom:MODEL.pth|onnx (a fast-neural-style or CycleGAN checkpoint, or an
     ONNX model) or a name from the user styles file ($FILMSTYLE_STYLES, else styles.yaml in the
     filmstyle config folder).
     """
-    from filmstyle.job.jobs import plan_from_cli
+    from filmstyle.errors import JobError
+    from filmstyle.job import plan_from_cli
 
-    plan = plan_from_cli(
-        input=input,
-        output=output,
-        style=list(style),
-        blend=blend,
-        strength=strength,
-        frames=frames,
-        layer=layer,
-        part=part,
-        ocio=ocio,
-        input_colorspace=input_colorspace,
-        working_space=working_space,
-        output_colorspace=output_colorspace,
-        clean_nans=clean_nans,
-        overwrite=overwrite,
-        device=device,
-        precision=precision,
-        bit_depth=bit_depth,
-        compression=compression,
-        temporal=temporal,
-        temporal_cut_threshold=temporal_cut_threshold,
-        preserve_colour=preserve_colour,
-        histogram_match=histogram_match,
-        stroke_scale=stroke_scale,
-        stroke_detail=stroke_detail,
-        tiling=tiling,
-        tile_size=tile_size,
-        shot_stats=shot_stats,
-    )
-    render_with_progress(plan)
+    styles = options.pop("styles") or []
+    if not styles:
+        raise JobError("--style: at least one style is required")
+    render_with_progress(plan_from_cli(style=styles, **options))
+
+
+# The options are the parameter table's (job fields and --blend), generated, not written here.
+stylize.__signature__ = signature_for(cli_parameters())  # type: ignore[attr-defined]
+app.command()(reports_errors(stylize))
 
 
 @app.command()

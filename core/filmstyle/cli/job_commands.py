@@ -15,21 +15,9 @@ app.add_typer(job_app, name="job")
 
 
 def _load(job_file: Path, *, overwrite: bool = False, frames: Optional[str] = None):
-    from filmstyle.errors import JobError
-    from filmstyle.job.jobs import load_job
+    from filmstyle.job import load_job
 
-    job = load_job(job_file)
-    if overwrite:
-        job.overwrite = True
-    if frames is not None:
-        from filmstyle import io
-
-        try:
-            io.parse_frame_range(frames)
-        except Exception as exc:  # an InputError naming the bad item
-            raise JobError(f"--frames: {exc}") from None
-        job.frames = frames
-    return job
+    return load_job(job_file, overrides={"overwrite": True if overwrite else None, "frames": frames})
 
 
 @app.command()
@@ -40,7 +28,7 @@ def render(
     frames: Annotated[Optional[str], typer.Option(help="Render only these frames (overrides the job's frames).")] = None,
 ) -> None:
     """Render a YAML job file."""
-    from filmstyle.job.jobs import build_plan
+    from filmstyle.job import build_plan
 
     render_with_progress(build_plan(_load(job_file, overwrite=overwrite, frames=frames)))
 
@@ -51,7 +39,7 @@ def validate(
     job_file: Annotated[Path, typer.Argument(metavar="JOB.yaml", help="A job file.")],
 ) -> None:
     """Check a job file (fields, styles, curves, masks, input frames) and summarise it."""
-    from filmstyle.job.jobs import build_plan
+    from filmstyle.job import build_plan
 
     job = _load(job_file)
     plan = build_plan(job)
@@ -73,7 +61,7 @@ def _frames_text(frames: tuple[int, ...]) -> str:
 
 def format_summary(job, plan) -> str:
     """What a job will do: files, frames, looks and their curves at the first, middle and last frame."""
-    from filmstyle.job.jobs import JOB_VERSION
+    from filmstyle.job import JOB_VERSION
 
     frames = plan.source.frames
     samples = sorted({frames[0], frames[len(frames) // 2], frames[-1]})
@@ -99,30 +87,32 @@ def format_summary(job, plan) -> str:
         lines.append(f"regions: {len(plan.regions)} (later over earlier); outside them: {outside}")
         for i, region in enumerate(plan.regions):
             name = f" {region.name!r}" if region.name else ""
-            kinds = ", ".join(map(str, job.regions[i].mask))
-            lines += curve_rows(region.look, f"regions[{i}]{name} mask {kinds}")
+            kinds = ", ".join(map(str, job.regions[i].mask_data))
+            lines += curve_rows(plan.looks[region.look], f"regions[{i}]{name} mask {kinds}")
         if plan.default is not None:
-            lines += curve_rows(plan.default, "default")
+            lines += curve_rows(plan.looks[plan.default], "default")
     else:
-        lines += curve_rows(plan.look, "look")
+        lines += curve_rows(plan.looks[0], "look")
     lines.append("weights are normalised per frame; '-' where the strength is 0 (source untouched)")
-    quality = _quality_summary(job, plan, samples)
+    quality = _quality_summary(plan, samples)
     if quality:
         lines.append(quality)
     return "\n".join(lines)
 
 
-def _quality_summary(job, plan, samples) -> str:
+def _quality_summary(plan, samples) -> str:
     """One line with the shot-quality settings that are on (empty when all are off)."""
+    from filmstyle.job.params import BY_NAME, DEFAULT_TILE_SIZE
+
     parts = []
-    for name in ("temporal", "preserve_colour", "histogram_match"):
-        param = getattr(plan, name)
-        if param is not None:
-            parts.append(f"{name} " + "/".join(f"{param(f):.2f}" for f in samples))
+    for name, param in BY_NAME.items():
+        curve = plan.params.get(name)
+        if param.keyable and param.off is not None and curve is not None:
+            parts.append(f"{name} " + "/".join(f"{curve(f):.2f}" for f in samples))
     net = plan.network
     if net.stroke_scale is not None:
         parts.append(f"stroke_scale {net.stroke_scale:g} (detail {net.stroke_detail:g})")
-    if net.tiling != "auto" or job.tile_size is not None:
+    if net.tiling != "auto" or net.tile_size != DEFAULT_TILE_SIZE:
         parts.append(f"tiling {net.tiling} ({net.tile_size} px)")
     if net.shot_stats:
         parts.append("shot_stats")
@@ -140,14 +130,14 @@ def job_init(
 ) -> None:
     """Write a commented job template (never overwrites a file)."""
     from filmstyle.errors import OutputError
-    from filmstyle.job.jobs import JOB_TEMPLATE
+    from filmstyle.job import job_template
 
     if path.exists():
         raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8") as fh:
-            fh.write(JOB_TEMPLATE)
+            fh.write(job_template())
     except FileExistsError:
         raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)") from None
     typer.echo(f"wrote {path}; edit input/output/styles, then `filmstyle validate {path}`")
@@ -159,7 +149,7 @@ def job_schema(
     out: Annotated[Optional[Path], typer.Option(help="Write the schema to this file instead of stdout.")] = None,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of job files, for hosts and editors."""
-    from filmstyle.job.jobs import job_json_schema
+    from filmstyle.job import job_json_schema
 
     text = json.dumps(job_json_schema(), indent=2) + "\n"
     if out is None:

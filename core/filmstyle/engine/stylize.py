@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from filmstyle.errors import StyleError
-from filmstyle.job.look import MAX_STRENGTH, NetworkOptions, StyleWeight, blend_model
+from filmstyle.job.look import NetworkOptions, StyleWeight
 from filmstyle.job.styles import StyleRef
 
 if TYPE_CHECKING:
@@ -163,10 +163,8 @@ class FrameStylizer:
         Returns:
             ``(H, W, 3)`` float32 working-space pixels.
         """
-        model = blend_model(blend)
-        limit = MAX_STRENGTH[model]
-        if not 0.0 < strength <= limit + 1e-9:
-            raise StyleError(f"strength: expected 0..{limit:g} for {model} styles, got {strength:g}")
+        # The job model checked the blend (one model) and the strength range for that model.
+        model = blend[0].style.model
         weights = np.array([max(sw.weight, 0.0) for sw in blend], dtype=np.float64)
         total = weights.sum()
         if total <= 0:
@@ -175,8 +173,6 @@ class FrameStylizer:
         network_in = np.clip(working, 0.0, 1.0).astype(np.float32, copy=False)
         o = self.options
         if model == "custom":
-            if o.tiling == "on" or o.shot_stats:
-                raise StyleError("styles: tiling on and shot_stats need a built-in network, not a custom model")
             net = self.custom(blend[0].style)  # type: ignore[arg-type]
         else:
             if model == "cin26":

@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from filmstyle.errors import InputError
+from filmstyle.job.params import DEFAULT_CUT_THRESHOLD
 
 __all__ = [
     "LUMA_WEIGHTS",
@@ -212,7 +213,7 @@ class TemporalBlender:
         preset, flow_size: see :func:`dis_flow`.
     """
 
-    def __init__(self, amount: float = 0.6, cut_threshold: float = 0.35, *, cut_ratio: float = 4.0,
+    def __init__(self, amount: float = 0.6, cut_threshold: float = DEFAULT_CUT_THRESHOLD, *, cut_ratio: float = 4.0,
                  min_reliable: float = 0.2, preset: str = "medium", flow_size: int | None = 640) -> None:
         self.amount = self._check_amount(amount)
         self.cut_threshold = float(cut_threshold)

@@ -49,7 +49,7 @@ import torch
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.models.norm import NormStats, frozen_stats, record_stats
 from filmstyle.models.stats_runtime import StatsRunner, resolve_stats_backend
-from filmstyle.job.look import AUTO_TILE_PIXELS
+from filmstyle.job.params import AUTO_TILE_PIXELS, DEFAULT_TILE_SIZE
 
 __all__ = ["TiledStylizer", "ShotStatsStylizer", "tile_origins", "processing_size", "stroke_scaled", "REFERENCE_HEIGHT"]
 
@@ -90,7 +90,7 @@ class TiledStylizer:
         threads: onnxruntime's intra-op threads; default the number of physical cores.
     """
 
-    def __init__(self, model: str = "arbitrary", *, tile: int = 1024, halo: int = 64, stats_size: int = 2048,
+    def __init__(self, model: str = "arbitrary", *, tile: int = DEFAULT_TILE_SIZE, halo: int = 64, stats_size: int = 2048,
                  min_pixels: int = AUTO_TILE_PIXELS, device: str = "cpu", net: torch.nn.Module | None = None,
                  backend: str = "auto", threads: int | None = None) -> None:
         if model not in _MODEL_NAMES:

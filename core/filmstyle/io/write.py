@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 
+from filmstyle.choices import BIT_DEPTHS
 from filmstyle.errors import InputError, OutputError
 from filmstyle.io._oiio import all_half, channel_format, condense, format_for_path, open_input, subimage_specs
 from filmstyle.io.frame import SourceFrame
@@ -56,8 +57,6 @@ __all__ = ["WriteOptions", "write_frame", "BIT_DEPTHS", "EXR_COMPRESSIONS", "LOS
 
 _log = logging.getLogger("filmstyle.io")
 
-#: Accepted ``WriteOptions.bit_depth`` values.
-BIT_DEPTHS = ("half", "float", 8, 10, 12, 16)
 #: EXR codecs OIIO can write (a DWA level may follow, e.g. ``"dwaa:45"``).
 EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
 #: Codecs that would re-encode untouched half channels lossily (pxr24 only touches float).

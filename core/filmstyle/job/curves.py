@@ -138,6 +138,9 @@ class Curve:
         """Value at a (possibly fractional) frame."""
         return float(self.sample(np.array([frame], dtype=np.float64))[0])
 
+    #: A curve is a per-frame number (:data:`filmstyle.job.look.Param`).
+    __call__ = value_at
+
     def sample(self, frames: Sequence[float] | np.ndarray) -> np.ndarray:
         """Values at many frames at once: ``(N,)`` float64 for ``(N,)`` frames."""
         f = np.asarray(frames, dtype=np.float64).reshape(-1)

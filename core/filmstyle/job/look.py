@@ -18,12 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from filmstyle.errors import StyleError
+from filmstyle.job.params import AUTO_TILE_PIXELS, DEFAULT_TILE_SIZE
 from filmstyle.job.styles import StyleRef
 
 __all__ = [
     "MAX_STRENGTH",
-    "TILING_MODES",
-    "AUTO_TILE_PIXELS",
     "Param",
     "constant",
     "StyleWeight",
@@ -35,8 +34,6 @@ __all__ = [
 
 #: Largest strength per model; see the module docstring.
 MAX_STRENGTH = {"cin26": 1.0, "arbitrary": 2.0, "custom": 1.0}
-#: ``tiling`` values: tile above :data:`AUTO_TILE_PIXELS`, always, never.
-TILING_MODES = ("auto", "on", "off")
 
 
 #: A per-frame number: a constant or a keyed curve's ``value_at``.
@@ -62,20 +59,15 @@ def blend_model(blend: Sequence[StyleWeight], *, field: str = "styles") -> str:
     models = {sw.style.model for sw in blend}
     if not models:
         raise StyleError(f"{field}: no style given")
+    if "custom" in models and len({sw.style for sw in blend}) > 1:
+        # Two user networks have nothing in common to blend; regions can put them side by side.
+        raise StyleError(f"{field}: a custom model cannot be blended with other styles; put it in a region of its own")
     if len(models) > 1:
         raise StyleError(
-            f"{field}: cannot blend built-in looks with image styles in one blend "
-            "(built-ins run on the 26-style network, images on the arbitrary network)"
+            f"{field}: cannot blend built-in looks with image styles in one blend (built-ins run on the "
+            "26-style network, images on the arbitrary network); put them in separate regions"
         )
-    if models == {"custom"} and len({sw.style for sw in blend}) > 1:
-        # Two user networks have nothing in common to blend; regions can put them side by side.
-        raise StyleError(f"{field}: a custom model cannot be blended with other styles; use regions")
     return models.pop()
-
-
-#: Frames with more pixels than this are tiled by default. UHD and DCI 4K still run whole on the
-#: fast runner (about 3.2 GB peak at 3840x2160 on CPU, time linear in pixels); 6K and 8K tile.
-AUTO_TILE_PIXELS = 4096 * 2304
 
 
 @dataclass(frozen=True)
@@ -94,7 +86,7 @@ class NetworkOptions:
     """
 
     tiling: str = "auto"
-    tile_size: int = 1024
+    tile_size: int = DEFAULT_TILE_SIZE
     stroke_scale: float | None = None
     stroke_detail: float = 1.0
     shot_stats: bool = False
@@ -119,7 +111,8 @@ class Look:
     """A keyable style blend at a keyable strength: what the whole frame, or one region, gets.
 
     Weights are normalised per frame (``[A: 1, B: 3]`` is 25 % A, 75 % B); every style of one look
-    must run on the same model. ``field`` names the look in messages (``"regions[1]"``).
+    runs on the same model (:func:`blend_model`, checked where looks are built: the job model).
+    ``field`` names the look in messages (``"regions[1]"``).
     """
 
     styles: tuple[StyleLayer, ...]
@@ -128,7 +121,6 @@ class Look:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "styles", tuple(self.styles))
-        blend_model([StyleWeight(s.style, 1.0) for s in self.styles], field=f"{self.field}")
 
     @property
     def model(self) -> str:
@@ -143,13 +135,8 @@ class Look:
         return [StyleWeight(s.style, w / total) for s, w in zip(self.styles, raw)]
 
     def strength_at(self, frame: float) -> float:
-        """Strength at ``frame``, checked against the model's range."""
-        value = float(self.strength(frame))
-        limit = MAX_STRENGTH[self.model]
-        if not 0.0 <= value <= limit + 1e-9:
-            where = "strength" if self.field == "styles" else f"{self.field}.strength"
-            raise StyleError(f"{where}: frame {frame:g}: expected 0..{limit:g}, got {value:g}")
-        return value
+        """Strength at ``frame`` (within the model's range: the job model checks every key)."""
+        return float(self.strength(frame))
 
     def key_at(self, frame: float) -> tuple | None:
         """What the look does at ``frame`` as a hashable value (equal keys, equal pixels);

@@ -1,10 +1,11 @@
 """Regions: different looks on different parts of the frame, composited with soft mattes.
 
 A :class:`RegionSet` is an ordered list of :class:`Region` s — each a mask
-(:class:`~filmstyle.job.masks.MaskSpec`) and a :class:`~filmstyle.engine.stylize.Look` — plus an optional
-``default`` look for the pixels outside every mask (None: those pixels stay untouched).
+(:class:`~filmstyle.job.masks.MaskSpec`) and a look (:class:`~filmstyle.job.look.Look`, by its index
+in the plan) — plus an optional ``default`` look for the pixels outside every mask (None: those
+pixels stay untouched).
 
-Compositing rules (see :func:`composite`):
+Compositing rules (see :func:`filmstyle.engine.compositing.composite`):
 
 * Looks are rendered full frame and composited in the *source's* colourspace, straight
   (un-premultiplied) colour: after the working space has been left, before alpha is multiplied
@@ -44,33 +45,30 @@ from filmstyle.job.masks import (
     PolygonMask,
     RectangleMask,
 )
-from filmstyle.job.look import Look
 
 __all__ = ["Region", "RegionSet", "shift_mask", "resolve_mask_paths", "mask_needs_rgb", "matte_loader"]
 
 
 @dataclass(frozen=True)
 class Region:
-    """One region: where (``mask``) and what (``look``). ``name`` is for summaries only."""
+    """One region: where (``mask``) and what (``look``, an index into the plan's looks).
+    ``name`` is for summaries only."""
 
     mask: MaskSpec
-    look: Look
+    look: int
     name: str | None = None
 
 
 @dataclass(frozen=True)
 class RegionSet:
-    """Ordered regions (later over earlier) and the look outside them (None: untouched)."""
+    """Ordered regions (later over earlier) and the look outside them (an index into the plan's
+    looks; None: untouched)."""
 
     regions: tuple[Region, ...]
-    default: Look | None = None
+    default: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "regions", tuple(self.regions))
-
-    @property
-    def looks(self) -> list[Look]:
-        return ([self.default] if self.default is not None else []) + [r.look for r in self.regions]
 
     @property
     def needs_rgb(self) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from filmstyle.choices import PRECISIONS
 from filmstyle.cpu import physical_cores
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.models.arbitrary import STYLE_DIM, STYLE_SIZE, StylePredictor, StyleTransformer
@@ -34,7 +35,6 @@ __all__ = ["ArbitraryStylizer", "Cin26Stylizer", "NetworkRunner", "NUM_BUILTIN_S
            "export_onnx", "ort_session", "physical_cores", "prepare_style_image", "BACKENDS", "PRECISIONS"]
 
 BACKENDS = ("auto", "torch", "ort", "compile")
-PRECISIONS = ("fp32", "fp16", "bf16")
 _MODELS: dict[str, type[nn.Module]] = {"cin26": Cin26Net, "predictor": StylePredictor, "transformer": StyleTransformer}
 _COND_DIM = {"cin26": NUM_BUILTIN_STYLES, "transformer": STYLE_DIM}
 _EXPORT_VERSION = "1"

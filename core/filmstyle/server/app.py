@@ -31,7 +31,8 @@ from filmstyle import __version__
 from filmstyle.errors import FilmStyleError
 from filmstyle.server import discovery
 from filmstyle.server.discovery import PathPolicy
-from filmstyle.server.queue import JobQueue, job_paths, parse_job
+from filmstyle.job.paths import job_paths
+from filmstyle.server.queue import JobQueue, parse_job
 
 __all__ = ["WorkerSettings", "create_app", "serve", "MAX_BODY_BYTES"]
 
@@ -128,7 +129,7 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
         return {"builtin": [{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)],
                 "image_extensions": sorted(IMAGE_STYLE_EXTENSIONS)}
 
-    @app.post("/jobs", status_code=202)
+    @app.post("/jobs", status_code=202, openapi_extra=_JOB_REQUEST, responses=_JOB_RESPONSES)
     async def submit(request: Request):
         raw = await request.body()
         try:
@@ -139,12 +140,12 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
             job = parse_job(data, base_dir)
         except FilmStyleError as exc:
             return JSONResponse({"detail": one_line(exc)}, status_code=422)
-        for where, path in job_paths(data, base_dir):
+        for where, path in job_paths(job):
             refusal = policy.check(path, where)
             if refusal:
                 return JSONResponse({"detail": refusal}, status_code=403)
         try:
-            from filmstyle.job.jobs import build_plan
+            from filmstyle.job.plan import build_plan
 
             plan = build_plan(job)
         except FilmStyleError as exc:
@@ -169,7 +170,38 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
     async def http_error(request, exc: HTTPException):
         return JSONResponse({"detail": one_line(exc.detail)}, status_code=exc.status_code)
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return _Guard(app, settings.token, settings.max_body_bytes)
+
+
+# The request model of POST /jobs is the job format's JSON Schema, generated from the parameter
+# table; FastAPI cannot infer it because the body is validated by the job model, not by pydantic.
+_JOB_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/Job"}}}}}
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_JOB_RESPONSES = {422: {"description": "The job is invalid (one line naming the field).", **_ERROR},
+                  403: {"description": "A path outside the allowed folders.", **_ERROR},
+                  413: {"description": "The request body is over the size limit.", **_ERROR}}
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document with the job schema's definitions moved under ``components``."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        from filmstyle.job.schema import job_json_schema
+
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        job = json.loads(json.dumps(job_json_schema()).replace('"#/$defs/', '"#/components/schemas/'))
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(job.pop("$defs"))
+        job.pop("$schema", None)
+        job.pop("$id", None)
+        schemas["Job"] = job
+        schemas["Error"] = {"type": "object", "required": ["detail"],
+                            "properties": {"detail": {"type": "string", "description": "One line."}}}
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def serve(

@@ -1,6 +1,6 @@
 """One queue and one render thread; the networks stay loaded between jobs.
 
-Jobs are validated when submitted (:func:`parse_job` then ``jobs.build_plan``) so a bad request
+Jobs are validated when submitted (:func:`parse_job` then :func:`~filmstyle.job.plan.build_plan`) so a bad request
 fails at once with a one-line error; the render thread only ever sees plans that were valid then.
 """
 
@@ -16,57 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filmstyle.job import jobs
+from filmstyle.job.model import Job, job_from_data
 from filmstyle.errors import FilmStyleError, RenderCancelled
-from filmstyle.engine.render import FramePipeline, render_sequence
+from filmstyle.engine.pipeline import FramePipeline
+from filmstyle.engine.sequence import render_sequence
 from filmstyle.job.plan import RenderPlan
 from filmstyle.engine.stylize import FrameStylizer
 
-__all__ = ["JobRecord", "JobQueue", "parse_job", "job_paths", "STATES"]
+__all__ = ["JobRecord", "JobQueue", "parse_job", "STATES"]
 
 log = logging.getLogger("filmstyle.server")
 STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
-def parse_job(data: Any, base_dir: Path) -> jobs.Job:
-    """A request body as a :class:`~filmstyle.job.jobs.Job` (shape and values only, no file access)."""
-    return jobs.job_from_data(data, base_dir=base_dir, source="<request>")
-
-
-def job_paths(data: dict, base_dir: Path) -> list[tuple[str, Path]]:
-    """Every file path a job names, as ``(field, absolute path)``, for the allow-list."""
-    from filmstyle.job.styles import builtin_index
-
-    def absolute(p: str) -> Path:
-        path = Path(p).expanduser()
-        return path if path.is_absolute() else base_dir / path
-
-    found: list[tuple[str, Path]] = []
-    for key in ("input", "output"):
-        if isinstance(data.get(key), str):
-            found.append((key, absolute(data[key])))
-    for i, item in enumerate(data.get("styles") or []):
-        text = item.get("style") if isinstance(item, dict) else item
-        if isinstance(text, str) and text.strip() and builtin_index(text) is None:
-            found.append((f"styles[{i}].style", absolute(text)))
-    colour = data.get("colour") if isinstance(data.get("colour"), dict) else data
-    ocio = colour.get("ocio")
-    if isinstance(ocio, str) and ocio and not ocio.startswith("ocio://"):
-        found.append(("colour.ocio", absolute(ocio)))
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k == "file" and isinstance(v, str):
-                    found.append((f"{where}.file", absolute(v)))
-                else:
-                    walk(v, f"{where}.{k}")
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, f"{where}[{i}]")
-
-    walk(data.get("regions"), "regions")
-    return found
+def parse_job(data: Any, base_dir: Path) -> Job:
+    """A request body as a validated :class:`~filmstyle.job.model.Job`."""
+    return job_from_data(data, base_dir=base_dir, source="<request>")
 
 
 class _CachedStylizer(FrameStylizer):

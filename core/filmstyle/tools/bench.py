@@ -86,13 +86,14 @@ def _network_seconds(content: np.ndarray, repeats: int) -> dict[str, float]:
 
 def _render_seconds(plan, repeats: int) -> tuple[float, float]:
     """Median end-to-end and network seconds per frame for rendering ``plan``'s frames."""
-    from filmstyle.engine.render import FramePipeline, render_sequence
+    from filmstyle.engine.pipeline import FramePipeline
+    from filmstyle.engine.sequence import render_sequence
 
     pipeline = FramePipeline(plan)
     render_sequence(_one_frame(plan), pipeline=pipeline)  # warm-up: model load, style vectors
     per_frame, network = [], []
     for _ in range(repeats):
-        pipeline.network_seconds = 0.0
+        pipeline.timings.network = 0.0
         report = render_sequence(plan, pipeline=pipeline)
         per_frame.append(report.seconds / max(report.written, 1))
         network.append(pipeline.network_seconds / max(report.written, 1))
@@ -115,7 +116,7 @@ def _one_frame(plan):
 def _stage_seconds(plan, repeats: int) -> dict[str, float]:
     """Read, colour (both ways) and write of one frame, each timed on its own."""
     from filmstyle import color, io
-    from filmstyle.engine.render import FramePipeline
+    from filmstyle.engine.pipeline import FramePipeline
 
     pipeline = FramePipeline(plan)
     path = plan.source.path(plan.source.frames[0])
@@ -172,8 +173,8 @@ def _scale_figures(repeats: int) -> dict:
 
 _MEMORY_CHILD = """
 import sys
-from filmstyle.job.jobs import plan_from_cli
-from filmstyle.engine.render import render_sequence
+from filmstyle.job import plan_from_cli
+from filmstyle.engine.sequence import render_sequence
 plan = plan_from_cli(input=sys.argv[1], output=sys.argv[2], style="starry-blue", tiling="on",
                      tile_size=int(sys.argv[3]), overwrite=True)
 render_sequence(plan)
@@ -207,8 +208,9 @@ def _memory_figures(tile_size: int = 1024) -> dict:
 
 def _temporal_figures(plate: str, work: Path, repeats: int) -> dict:
     """Per-frame cost of temporal blending (flow, warp, blend) on a 1080p render."""
-    from filmstyle.job.jobs import plan_from_cli
-    from filmstyle.engine.render import FramePipeline, render_sequence
+    from filmstyle.job import plan_from_cli
+    from filmstyle.engine.pipeline import FramePipeline
+    from filmstyle.engine.sequence import render_sequence
 
     plan = plan_from_cli(input=plate, output=str(work / "tmp" / "o.####.exr"), style="starry-blue",
                          temporal=0.6, overwrite=True)
@@ -258,7 +260,7 @@ def _core_figures(*, frames: int, width: int, height: int, repeats: int) -> dict
 
     from filmstyle import io
     from filmstyle.tools.demo import make_demo_shot
-    from filmstyle.job.jobs import plan_from_cli
+    from filmstyle.job import plan_from_cli
     from filmstyle.tools.sheets import sample_photograph
 
     work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))

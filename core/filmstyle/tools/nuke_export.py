@@ -2,7 +2,7 @@
 
 The exported module takes what Inference hands it, ``1×3×H×W`` pixels of the comp in its linear
 space (``acescg`` or ``lin_rec709``), and returns ``1×3×H×W`` in the same space. Inside it does what
-:class:`filmstyle.engine.render.FramePipeline` does for an EXR plate with the default working space:
+:class:`filmstyle.engine.pipeline.FramePipeline` does for an EXR plate with the default working space:
 
 1. gamut matrix to linear Rec.709 (taken from the OCIO config, identity for ``lin_rec709``);
 2. the display shaper of :mod:`filmstyle.color.shaper` (sRGB curve after a highlight shoulder);

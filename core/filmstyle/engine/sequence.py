@@ -1,0 +1,156 @@
+"""Render a shot: every frame of a plan read, stylized and written, nothing lost.
+
+:func:`render_sequence` adds what a farm or an artist needs around
+:meth:`~filmstyle.engine.pipeline.FramePipeline.stylize_frame`: models loaded once, reading the
+next frame and writing the last one while the network runs, existing outputs skipped so a killed
+render resumes (a temporal render is primed from the frame before), every frame written to a temp
+file and renamed, a progress callback and cancellation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from filmstyle import io
+from filmstyle.engine.pipeline import FramePipeline
+from filmstyle.errors import RenderCancelled
+from filmstyle.job.plan import RenderPlan
+
+__all__ = ["FrameResult", "RenderReport", "ProgressCallback", "render_sequence"]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    frame: int
+    path: Path
+    status: str  # "written" | "skipped"
+    seconds: float = 0.0
+    network_seconds: float = 0.0
+
+
+@dataclass
+class RenderReport:
+    results: list[FrameResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def written(self) -> int:
+        return sum(r.status == "written" for r in self.results)
+
+    @property
+    def skipped(self) -> int:
+        return sum(r.status == "skipped" for r in self.results)
+
+
+ProgressCallback = Callable[[FrameResult, int, int], None]
+
+
+def _resume(plan: RenderPlan, pipeline: FramePipeline, frame: int, rendered_before: int | None,
+            read: Callable[[int], io.SourceFrame]) -> None:
+    """Prime the pipeline from the frame before ``frame`` when this run did not render it but it
+    is on disk (a resumed render, a skipped frame, or a chunk that follows an earlier chunk)."""
+    frames = plan.source.frames
+    index = frames.index(frame)
+    previous = frames[index - 1] if index > 0 else frame - 1
+    if previous == rendered_before:
+        return
+    out = plan.output.path(previous)
+    src = plan.source.path(previous) if index > 0 else io.FrameSequence(plan.source.pattern, (previous,)).path(previous)
+    if src == plan.source.path(frame) or not (out.exists() and src.exists()):
+        return  # a single still has no neighbour; or nothing on disk to resume from
+    if index == 0:
+        # Frame numbers outside the sequence: read the neighbour by its own path.
+        source = io.read_frame(src, layer=plan.layer, part=plan.part)
+    else:
+        source = read(previous)
+    pipeline.prime(previous, source, out)
+
+
+def render_sequence(
+    plan: RenderPlan,
+    *,
+    progress: ProgressCallback | None = None,
+    pipeline: FramePipeline | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RenderReport:
+    """Render every frame of ``plan``; see the module docstring for the guarantees.
+
+    Args:
+        progress: called after each frame with ``(result, done, total)``.
+        pipeline: a prepared :class:`FramePipeline` to reuse (models stay loaded).
+        should_stop: polled before each frame; when it returns True the frame being written is
+            finished and :class:`~filmstyle.errors.RenderCancelled` is raised (with the report).
+
+    Raises:
+        FilmStyleError: the first bad frame stops the render with a one-line error; frames
+            already written stay (they are complete), the failing frame leaves no file.
+        RenderCancelled: ``should_stop`` asked for it.
+    """
+    pipeline = pipeline or FramePipeline(plan)
+    report = RenderReport()
+    started = time.perf_counter()
+    todo: list[int] = []
+    frames = list(plan.source.frames)
+    total = len(frames)
+    for frame in frames:
+        out = plan.output.path(frame)
+        if out.exists() and not plan.overwrite:
+            result = FrameResult(frame, out, "skipped")
+            report.results.append(result)
+            if progress:
+                progress(result, len(report.results), total)
+        else:
+            todo.append(frame)
+    if todo:
+        pipeline.stylizer.prepare([s.style for look in plan.looks for s in look.styles])
+    protect = [plan.source.path(f) for f in frames]
+
+    def read(frame: int) -> io.SourceFrame:
+        return io.read_frame(plan.source.path(frame), layer=plan.layer, part=plan.part)
+
+    def finish(pending: Future | None) -> None:
+        if pending is not None:
+            report.results.append(pending.result())
+            if progress:
+                progress(report.results[-1], len(report.results), total)
+
+    # One reader and one writer thread overlap file IO with the network, which releases the GIL.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="filmstyle-io") as pool:
+        pending_read: Future | None = None
+        pending_write: Future | None = None
+        for i, frame in enumerate(todo):
+            if should_stop is not None and should_stop():
+                finish(pending_write)
+                if pending_read is not None:
+                    pending_read.cancel()
+                report.seconds = time.perf_counter() - started
+                raise RenderCancelled(
+                    f"render cancelled before frame {frame} ({report.written} written, "
+                    f"{report.skipped} skipped, {len(todo) - i} not rendered); written frames are complete",
+                    report,
+                )
+            t0 = time.perf_counter()
+            if plan.tracks_shots:
+                _resume(plan, pipeline, frame, todo[i - 1] if i else None, read)
+            source = pending_read.result() if pending_read is not None else read(frame)
+            pending_read = pool.submit(read, todo[i + 1]) if i + 1 < len(todo) else None
+            net_before = pipeline.network_seconds
+            rgb = pipeline.stylize_frame(source, frame)
+            finish(pending_write)
+            pending_write = None
+            out = plan.output.path(frame)
+            net = pipeline.network_seconds - net_before
+
+            def write(source=source, rgb=rgb, out=out, frame=frame, t0=t0, net=net) -> FrameResult:
+                pixels, options = pipeline.to_output(source, rgb)
+                io.write_frame(source, pixels, out, options=options, protect=protect)
+                return FrameResult(frame, out, "written", time.perf_counter() - t0, net)
+
+            pending_write = pool.submit(write)
+        finish(pending_write)
+    report.seconds = time.perf_counter() - started
+    return report
