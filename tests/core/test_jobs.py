@@ -178,6 +178,19 @@ def test_good_job_loads_round_trips_and_resolves_paths_from_its_folder(plates, t
     assert build_plan(load_job(dpx_job)).output_colorspace == "ACEScct"
 
 
+def test_version_1_files_load_through_the_upgrade(plates, tmp_path):
+    """Format 1 spelled colour the British way; such files load as format 2 and write back as 2."""
+    old = write(tmp_path / "old.yaml", f"filmstyle: 1\ninput: {plates}/shot.####.exr\noutput: o/o.####.exr\n"
+                                       "styles: [umber-ink]\ncolour: {input_colorspace: ACEScg}\npreserve_colour: 0.5\n")
+    job = load_job(old)
+    assert job.input_colorspace == "ACEScg" and job.preserve_color.value_at(1) == 0.5
+    data = job.to_data()
+    assert data["filmstyle"] == 2 and data["color"] == {"input_colorspace": "ACEScg"} and data["preserve_color"] == 0.5
+    with pytest.raises(JobError, match=r"preserve_colour \(line 6\): unknown key, did you mean 'preserve_color'"):
+        load_job(write(tmp_path / "mixed.yaml", old.read_text().replace("filmstyle: 1", "filmstyle: 2")
+                       .replace("colour: {", "color: {")))
+
+
 def test_yaml_syntax_error_and_missing_version(tmp_path):
     with pytest.raises(JobError, match=r"^bad\.yaml: not valid YAML \(line 3\)"):
         load_job(write(tmp_path / "bad.yaml", "filmstyle: 1\ninput: a\n  output: [b\n"))

@@ -81,6 +81,36 @@ def test_every_request_needs_the_token(worker):
             "/jobs/{job_id}/result"} <= set(spec["paths"])
 
 
+def test_openapi_documents_the_job_request_model(worker):
+    """POST /jobs carries the job format's schema (generated from the parameter table), every
+    reference resolvable inside the document."""
+    from filmstyle.job.params import job_parameters
+
+    spec = worker["client"].request("GET", "/openapi.json")
+    body = spec["paths"]["/jobs"]["post"]["requestBody"]
+    assert body["required"] and body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
+    schemas = spec["components"]["schemas"]
+    job_schema = schemas["Job"]
+    assert {"filmstyle", "input", "output", "color", "strength", "temporal", "preserve_color"} <= set(job_schema["properties"])
+    assert set(job_schema["properties"]) == {"filmstyle", *(p.group or p.key for p in job_parameters())}
+    refs = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                refs.add(node["$ref"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(spec)
+    for ref in refs:
+        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
+    assert {"403", "413", "422"} <= set(spec["paths"]["/jobs"]["post"]["responses"])
+
+
 def test_styles_lists_the_builtins(worker):
     names = [s["name"] for s in worker["client"].styles()["builtin"]]
     assert len(names) == 26 and "starry-blue" in names

@@ -30,9 +30,9 @@ def metrics(
 
     from filmstyle import color, io
     from filmstyle.errors import InputError
+    from filmstyle.job.styles import resolve_style
     from filmstyle.tools.metrics import evaluate_sequence
     from filmstyle.tools.report import write_report
-    from filmstyle.job.styles import resolve_style
 
     src_seq = io.find_sequence(source, frames)
     out_seq = io.find_sequence(output, src_seq.frames if frames or len(src_seq.frames) > 1 else None)

@@ -22,7 +22,8 @@ def serve(
     time_limit: Annotated[float, typer.Option(help="Seconds one job may run before it is stopped.")] = 6 * 3600.0,
 ) -> None:
     """Run the local render worker (HTTP on 127.0.0.1, bearer token in worker.json)."""
-    from filmstyle.server import WorkerSettings, serve as run_server, worker_file
+    from filmstyle.server import WorkerSettings, worker_file
+    from filmstyle.server import serve as run_server
 
     settings = WorkerSettings(allow_paths=list(allow_path or []), job_time_limit=time_limit)
 

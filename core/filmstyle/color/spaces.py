@@ -19,6 +19,8 @@ __all__ = [
     "default_input_colorspace",
     "list_colorspaces",
     "list_roles",
+    "first_known",
+    "one_line",
 ]
 
 DEFAULT_CONFIG = "ocio://studio-config-latest"
@@ -43,7 +45,7 @@ _FORMATS = {
 _EMPTY_HINTS = {"", "undefined", "unspecified", "unknown", "userdefined", "default", "none"}
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
@@ -92,7 +94,7 @@ def load_config(path: str | None = None) -> OCIO.Config:
                 f"{field}: unknown built-in OCIO config, expected an ocio:// URI OCIO knows, "
                 f"got {source!r}, valid: {', '.join(close)}, ..."
             ) from exc
-        raise ColorError(f"{field}: cannot load OCIO config {source!r}: {_one_line(exc)}") from exc
+        raise ColorError(f"{field}: cannot load OCIO config {source!r}: {one_line(exc)}") from exc
 
 
 # ---------------------------------------------------------------------------------- colourspaces
@@ -104,7 +106,7 @@ def _lookup(config: OCIO.Config, name: str) -> str | None:
     return cs.getName() if cs is not None else None
 
 
-def _first_known(config: OCIO.Config, candidates: Iterable[str]) -> str | None:
+def first_known(config: OCIO.Config, candidates: Iterable[str]) -> str | None:
     for candidate in candidates:
         if (found := _lookup(config, candidate)) is not None:
             return found
@@ -240,7 +242,7 @@ def default_input_colorspace(format_name: str, hint: str | None, config: OCIO.Co
         if (direct := _lookup(config, hint.strip())) is not None:
             return direct
         candidates = _hint_candidates(hint) or candidates
-    found = _first_known(config, candidates)
+    found = first_known(config, candidates)
     if found is None:
         raise ColorError(
             f"format {format_name!r}: OCIO config {config.getName()!r} has none of "

@@ -9,7 +9,7 @@ import numpy as np
 import PyOpenColorIO as OCIO
 
 from filmstyle.color import shaper
-from filmstyle.color.spaces import _first_known, _one_line, colorspace_encoding, resolve_colorspace
+from filmstyle.color.spaces import first_known, one_line, colorspace_encoding, resolve_colorspace
 from filmstyle.errors import ColorError
 
 __all__ = ["DISPLAY_SHAPER", "ColorTransform"]
@@ -89,7 +89,7 @@ class ColorTransform:
                 working_space = self.input_colorspace
         self._shaped = working_space == DISPLAY_SHAPER
         if self._shaped:
-            linear = _first_known(config, _LINEAR_REC709)
+            linear = first_known(config, _LINEAR_REC709)
             if linear is None:
                 raise ColorError(
                     f"working_space: OCIO config {config.getName()!r} has no linear Rec.709 colourspace "
@@ -114,7 +114,7 @@ class ColorTransform:
             return processor.getOptimizedCPUProcessor(OCIO.BIT_DEPTH_F32, OCIO.BIT_DEPTH_F32, _OPTIMIZATION)
         except OCIO.Exception as exc:
             raise ColorError(
-                f"OCIO config {self.config.getName()!r}: cannot convert {src!r} → {dst!r}: {_one_line(exc)}"
+                f"OCIO config {self.config.getName()!r}: cannot convert {src!r} → {dst!r}: {one_line(exc)}"
             ) from exc
 
     @property

@@ -47,9 +47,10 @@ import numpy as np
 import torch
 
 from filmstyle.errors import InputError, ModelError, StyleError
-from filmstyle.models.norm import NormStats, frozen_stats, record_stats
-from filmstyle.models.stats_runtime import StatsRunner, resolve_stats_backend
 from filmstyle.job.params import AUTO_TILE_PIXELS, DEFAULT_TILE_SIZE
+from filmstyle.models.norm import NormStats, frozen_stats, record_stats
+from filmstyle.models.runtime import COND_DIM
+from filmstyle.models.stats_runtime import StatsRunner, resolve_stats_backend
 
 __all__ = ["TiledStylizer", "ShotStatsStylizer", "tile_origins", "processing_size", "stroke_scaled", "REFERENCE_HEIGHT"]
 
@@ -57,7 +58,6 @@ __all__ = ["TiledStylizer", "ShotStatsStylizer", "tile_origins", "processing_siz
 REFERENCE_HEIGHT = 1080
 
 _MODEL_NAMES = {"arbitrary": "transformer", "transformer": "transformer", "cin26": "cin26"}
-_COND_DIM = {"transformer": 100, "cin26": 26}
 
 
 def tile_origins(length: int, tile: int) -> list[tuple[int, int]]:
@@ -131,7 +131,7 @@ class TiledStylizer:
     def _cond(self, style) -> np.ndarray:
         """``style`` checked and shaped as the networks' ``(1, D)`` float32 condition."""
         c = np.asarray(style, dtype=np.float32).reshape(-1)
-        dim = _COND_DIM[self.name]
+        dim = COND_DIM[self.name]
         if c.shape != (dim,) or not np.all(np.isfinite(c)):
             raise StyleError(f"tiling: style must be {dim} finite values for {self.name}, got shape {np.shape(style)}")
         return c[None]

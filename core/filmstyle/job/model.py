@@ -28,13 +28,22 @@ from typing import Any
 
 from filmstyle.errors import FilmStyleError, JobError, StyleError
 from filmstyle.job.curves import Curve
-from filmstyle.job.fields import Where, check_bounds, check_curve, check_keys, check_value, curve_param, describe, mapping
+from filmstyle.job.fields import (
+    Where,
+    check_bounds,
+    check_curve,
+    check_keys,
+    check_value,
+    curve_param,
+    describe,
+    mapping,
+)
 from filmstyle.job.look import MAX_STRENGTH, Look, StyleLayer, StyleWeight, blend_model
 from filmstyle.job.masks import MaskSpec, parse_mask
 from filmstyle.job.params import BY_NAME, JOB_VERSION, Parameter, job_parameters
 from filmstyle.job.regions import Region, resolve_mask_paths
-from filmstyle.job.user_styles import CustomStyleRef, resolve_any_style
 from filmstyle.job.styles import StyleRef
+from filmstyle.job.user_styles import CustomStyleRef, resolve_any_style
 
 __all__ = [
     "JOB_VERSION",

@@ -147,9 +147,6 @@ class GraphView:
                 return node.output[0]
         return name
 
-    def data_inputs(self, node: onnx.NodeProto) -> list[str]:
-        return [i for i in node.input if i and not self.is_const(i)]
-
     def ancestors(self, name: str) -> set[str]:
         """Every tensor name (graph inputs included) upstream of ``name``."""
         out: set[str] = set()

@@ -32,11 +32,13 @@ if TYPE_CHECKING:
     import onnxruntime as ort
 
 __all__ = ["ArbitraryStylizer", "Cin26Stylizer", "NetworkRunner", "NUM_BUILTIN_STYLES", "load_model",
-           "export_onnx", "ort_session", "physical_cores", "prepare_style_image", "BACKENDS", "PRECISIONS"]
+           "export_onnx", "ort_session", "ort_available", "COND_DIM", "physical_cores", "prepare_style_image", "BACKENDS",
+           "PRECISIONS"]
 
 BACKENDS = ("auto", "torch", "ort", "compile")
 _MODELS: dict[str, type[nn.Module]] = {"cin26": Cin26Net, "predictor": StylePredictor, "transformer": StyleTransformer}
-_COND_DIM = {"cin26": NUM_BUILTIN_STYLES, "transformer": STYLE_DIM}
+#: Length of each network's conditioning vector (style weights or style vector).
+COND_DIM = {"cin26": NUM_BUILTIN_STYLES, "transformer": STYLE_DIM}
 _EXPORT_VERSION = "1"
 _lock = threading.Lock()
 
@@ -84,8 +86,8 @@ def export_onnx(name: str, net: nn.Module | None = None) -> Path:
     Inputs: ``image`` (B, 3, H, W) float32, H and W multiples of 4; ``cond`` (B, 26 or 100).
     Output: ``stylized`` (B, 3, H, W).
     """
-    if name not in _COND_DIM:
-        raise ModelError(f"no ONNX export for model {name!r}, valid: {', '.join(_COND_DIM)}")
+    if name not in COND_DIM:
+        raise ModelError(f"no ONNX export for model {name!r}, valid: {', '.join(COND_DIM)}")
     net = net if net is not None else load_model(name)
     path = cache_dir() / "onnx" / f"{name}-{weights_digest(net)[:12]}-v{_EXPORT_VERSION}.onnx"
 
@@ -93,7 +95,7 @@ def export_onnx(name: str, net: nn.Module | None = None) -> Path:
         import io
 
         buf = io.BytesIO()
-        example = (torch.rand(1, 3, 64, 64), torch.full((1, _COND_DIM[name]), 1.0 / _COND_DIM[name]))
+        example = (torch.rand(1, 3, 64, 64), torch.full((1, COND_DIM[name]), 1.0 / COND_DIM[name]))
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -142,13 +144,13 @@ def _check_options(device: str, precision: str, backend: str) -> tuple[torch.dev
     if dev.type == "cuda" and backend in ("ort",):
         raise ModelError("backend 'ort' runs on CPU only; use 'torch' or 'auto' with device 'cuda'")
     if backend == "auto":
-        backend = "ort" if dev.type == "cpu" and precision == "fp32" and _ort_available() else "torch"
+        backend = "ort" if dev.type == "cpu" and precision == "fp32" and ort_available() else "torch"
     elif backend == "ort" and precision != "fp32":
         raise ModelError(f"backend 'ort' runs fp32 only, got precision {precision!r}")
     return dev, backend
 
 
-def _ort_available() -> bool:
+def ort_available() -> bool:
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -196,8 +198,8 @@ class NetworkRunner:
 
     def __init__(self, name: str, device: str = "cpu", precision: str = "fp32", backend: str = "auto",
                  threads: int | None = None) -> None:
-        if name not in _COND_DIM:
-            raise ModelError(f"no runner for model {name!r}, valid: {', '.join(_COND_DIM)}")
+        if name not in COND_DIM:
+            raise ModelError(f"no runner for model {name!r}, valid: {', '.join(COND_DIM)}")
         self.name = name
         self.device, self.backend = _check_options(device, precision, backend)
         self.precision = precision

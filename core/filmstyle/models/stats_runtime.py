@@ -36,10 +36,10 @@ from torch import nn
 from filmstyle.errors import ModelError
 from filmstyle.models.norm import NormStats, frozen_stats, record_stats
 from filmstyle.models.runtime import (
-    _COND_DIM,
-    _ort_available,
+    COND_DIM,
     cached_export,
     load_model,
+    ort_available,
     ort_session,
     physical_cores,
     weights_digest,
@@ -66,11 +66,11 @@ def resolve_stats_backend(device: torch.device, backend: str) -> str:
     if backend not in STATS_BACKENDS:
         raise ModelError(f"backend: expected one of {', '.join(STATS_BACKENDS)}, got {backend!r}")
     if backend == "auto":
-        return "ort" if device.type == "cpu" and _ort_available() else "torch"
+        return "ort" if device.type == "cpu" and ort_available() else "torch"
     if backend == "ort":
         if device.type != "cpu":
             raise ModelError("backend 'ort' runs on CPU only; use 'torch' or 'auto' with device 'cuda'")
-        if not _ort_available():
+        if not ort_available():
             raise ModelError("backend 'ort': onnxruntime is not installed (pip install onnxruntime)")
     return backend
 
@@ -139,7 +139,7 @@ def _check_graph(data: bytes, inputs: list[str], outputs: list[str], stats_in: l
 
 def _trace(name: str, kind: str, net: nn.Module) -> bytes:
     """ONNX bytes of the ``kind`` graph of ``net`` (see the module docstring)."""
-    cond_dim = _COND_DIM[name]
+    cond_dim = COND_DIM[name]
     channels = norm_channels(net, cond_dim)
     means, variances = stat_names(len(channels))
     image, cond = torch.rand(1, 3, 64, 64), torch.full((1, cond_dim), 1.0 / cond_dim)
@@ -178,8 +178,8 @@ def export_stats_onnx(name: str, kind: str, net: nn.Module | None = None) -> Pat
     Returns:
         ``<cache>/onnx/<name>-<weights sha256[:12]>-<kind>-stats-v<N>.onnx``.
     """
-    if name not in _COND_DIM:
-        raise ModelError(f"no ONNX export for model {name!r}, valid: {', '.join(_COND_DIM)}")
+    if name not in COND_DIM:
+        raise ModelError(f"no ONNX export for model {name!r}, valid: {', '.join(COND_DIM)}")
     if kind not in STATS_GRAPHS:
         raise ModelError(f"ONNX statistics export: kind must be one of {', '.join(STATS_GRAPHS)}, got {kind!r}")
     net = net if net is not None else load_model(name)
@@ -232,8 +232,8 @@ class StatsRunner:
 
     def __init__(self, name: str, net: nn.Module | None = None, *, threads: int | None = None,
                  mem_arena: bool = True) -> None:
-        if name not in _COND_DIM:
-            raise ModelError(f"no statistics runner for model {name!r}, valid: {', '.join(_COND_DIM)}")
+        if name not in COND_DIM:
+            raise ModelError(f"no statistics runner for model {name!r}, valid: {', '.join(COND_DIM)}")
         self.name = name
         self.threads = threads or physical_cores()
         self.mem_arena = mem_arena

@@ -29,9 +29,9 @@ from fastapi.responses import JSONResponse
 
 from filmstyle import __version__
 from filmstyle.errors import FilmStyleError
+from filmstyle.job.paths import job_paths
 from filmstyle.server import discovery
 from filmstyle.server.discovery import PathPolicy
-from filmstyle.job.paths import job_paths
 from filmstyle.server.queue import JobQueue, parse_job
 
 __all__ = ["WorkerSettings", "create_app", "serve", "MAX_BODY_BYTES"]

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from filmstyle.job.model import Job, job_from_data
-from filmstyle.errors import FilmStyleError, RenderCancelled
 from filmstyle.engine.pipeline import FramePipeline
 from filmstyle.engine.sequence import render_sequence
-from filmstyle.job.plan import RenderPlan
 from filmstyle.engine.stylize import FrameStylizer
+from filmstyle.errors import FilmStyleError, RenderCancelled
+from filmstyle.job.model import Job, job_from_data
+from filmstyle.job.plan import RenderPlan
 
 __all__ = ["JobRecord", "JobQueue", "parse_job", "STATES"]
 

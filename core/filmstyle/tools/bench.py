@@ -54,11 +54,11 @@ def _network_seconds(content: np.ndarray, repeats: int) -> dict[str, float]:
     """
     import onnxruntime as ort
 
-    from filmstyle.models import source_path
-    from filmstyle.tools.sheets import sample_photograph
     from filmstyle.engine.stylize import FrameStylizer
     from filmstyle.job.look import StyleWeight
     from filmstyle.job.styles import resolve_style
+    from filmstyle.models import source_path
+    from filmstyle.tools.sheets import sample_photograph
 
     session = ort.InferenceSession(str(source_path("cin26")), providers=["CPUExecutionProvider"])
     image = np.ascontiguousarray(content.transpose(2, 0, 1)[None], dtype=np.float32)
@@ -147,10 +147,10 @@ def _working_frame(width: int, height: int) -> np.ndarray:
 
 def _scale_figures(repeats: int) -> dict:
     """Arbitrary network seconds at 1080p and 4K (default options: UHD runs whole) and their ratio."""
-    from filmstyle.tools.sheets import sample_photograph
     from filmstyle.engine.stylize import FrameStylizer
     from filmstyle.job.look import StyleWeight
     from filmstyle.job.styles import resolve_style
+    from filmstyle.tools.sheets import sample_photograph
 
     ref = resolve_style(str(sample_photograph()))
     stylizer = FrameStylizer(style_image_loader=lambda p: _working_frame(512, 512))
@@ -208,9 +208,9 @@ def _memory_figures(tile_size: int = 1024) -> dict:
 
 def _temporal_figures(plate: str, work: Path, repeats: int) -> dict:
     """Per-frame cost of temporal blending (flow, warp, blend) on a 1080p render."""
-    from filmstyle.job import plan_from_cli
     from filmstyle.engine.pipeline import FramePipeline
     from filmstyle.engine.sequence import render_sequence
+    from filmstyle.job import plan_from_cli
 
     plan = plan_from_cli(input=plate, output=str(work / "tmp" / "o.####.exr"), style="starry-blue",
                          temporal=0.6, overwrite=True)
@@ -259,8 +259,8 @@ def _core_figures(*, frames: int, width: int, height: int, repeats: int) -> dict
     import torch
 
     from filmstyle import io
-    from filmstyle.tools.demo import make_demo_shot
     from filmstyle.job import plan_from_cli
+    from filmstyle.tools.demo import make_demo_shot
     from filmstyle.tools.sheets import sample_photograph
 
     work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))

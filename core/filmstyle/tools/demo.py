@@ -81,8 +81,8 @@ def _display(rgb: np.ndarray, transform) -> np.ndarray:
 def run_demo(out: Path, *, frames: int = 12, style: str = "starry-blue") -> dict[str, str]:
     """Make the demo shot, stylize it, write the contact sheet; return what was written where."""
     from filmstyle import color, io
-    from filmstyle.job import plan_from_cli
     from filmstyle.engine.sequence import render_sequence
+    from filmstyle.job import plan_from_cli
     from filmstyle.tools.sheets import contact_sheet
 
     out = Path(out)

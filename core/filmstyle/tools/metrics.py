@@ -25,8 +25,8 @@ import cv2
 import numpy as np
 import torch
 
-from filmstyle.errors import InputError
 from filmstyle.engine.temporal import LUMA_WEIGHTS, dis_flow, occlusion_mask, warp
+from filmstyle.errors import InputError
 
 __all__ = ["psnr", "ssim", "warping_error", "StyleFeatures", "FrameMetrics", "MetricsReport",
            "evaluate_sequence", "GRAM_BLOCKS", "LONG_TERM_GAP"]

@@ -62,8 +62,8 @@ def contact_sheet(
 def builtin_style_sheet(path: Path, *, image: Path | None = None, tile_width: int = 240) -> Path:
     """Render every built-in look on ``image`` (default: :func:`sample_photograph`) into one sheet."""
     from filmstyle import io
-    from filmstyle.models import Cin26Stylizer
     from filmstyle.job.styles import BUILTIN_STYLES
+    from filmstyle.models import Cin26Stylizer
 
     frame = io.read_frame(image or sample_photograph())
     rgb = np.clip(frame.rgb, 0, 1).astype(np.float32)

@@ -1,0 +1,174 @@
+"""Reading mask descriptions from job data (plain dicts) into :class:`~filmstyle.job.masks.spec.MaskSpec`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from filmstyle.errors import JobError
+from filmstyle.job.curves import Curve, parse_curve
+from filmstyle.job.masks.raster import REC709_LUMA
+from filmstyle.job.masks.spec import (
+    FIT_MODES,
+    OPS,
+    ChannelMask,
+    EllipseMask,
+    FileMask,
+    HueMask,
+    LumaMask,
+    MaskSpec,
+    OpMask,
+    PolygonMask,
+    RectangleMask,
+)
+
+__all__ = ["parse_mask"]
+
+_KINDS = ("ellipse", "rectangle", "polygon", "channel", "file", "luma", "hue", "op")
+
+
+def _mapping(data: Any, field: str, allowed: Sequence[str], required: Sequence[str] = ()) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise JobError(f"{field}: expected a mapping with {', '.join(allowed)}, got {type(data).__name__} {data!r}")
+    for k in data:
+        if k not in allowed:
+            raise JobError(f"{field}: unknown key {k!r}, valid: {', '.join(allowed)}")
+    for k in required:
+        if k not in data:
+            raise JobError(f"{field}: missing {k!r}")
+    return data
+
+
+def _curve_at(value: Any, where: str, minimum: float | None = None) -> Curve:
+    c = parse_curve(value, field=where)
+    if minimum is not None:
+        low = min(k.value for k in c.keys)
+        if low < minimum:
+            raise JobError(f"{where}: expected values >= {minimum:g}, got {low:g}")
+    return c
+
+
+def _curve(d: dict[str, Any], key: str, field: str, default: float = 0.0, minimum: float | None = None) -> Curve:
+    return _curve_at(d.get(key, default), f"{field}.{key}", minimum)
+
+
+def _tuple(value: Any, n: int, field: str, minimum: float | None = None) -> tuple[Curve, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise JobError(f"{field}: expected {n} numbers or curves, got {value!r}")
+    return tuple(_curve_at(v, f"{field}[{i}]", minimum) for i, v in enumerate(value))
+
+
+def parse_mask(data: Any, *, field: str = "mask") -> MaskSpec:
+    """Parse one mask description (a plain dict from a YAML job) into a :class:`MaskSpec`.
+
+    Accepted forms (``C`` = a number or any curve :func:`filmstyle.job.curves.parse_curve` reads)::
+
+        {ellipse: {center: [C, C], radius: [C, C] | C, rotation: C = 0, feather: C = 0}}
+        {rectangle: {box: [C, C, C, C], feather: C = 0}}      # x0, y0, x1, y1
+        {rectangle: {center: [C, C], size: [C, C], feather: C = 0}}
+        {polygon: {points: [[C, C], ...], feather: C = 0}}     # at least 3 points
+        {channel: "matte.R"}                                   # a channel of the input frame
+        {file: "mattes/sky.####.exr", channel: "A", fit: error|stretch|center}
+        {luma: {low: C, high: C = unbounded, softness: C = 0, coeffs: [wr, wg, wb] = Rec.709}}
+        {hue: {hue: C, width: C, softness: C = 0, min_saturation: C = 0.05}}
+        {op: invert, mask: M}    {op: multiply|max|subtract, masks: [M, M, ...]}
+        {op: blur, radius: C, mask: M}    {op: grow, pixels: C, mask: M}   # pixels < 0 shrinks
+
+    ``file`` patterns are handed to ``MaskContext.load_matte`` unchanged, with the frame as given.
+
+    Raises:
+        JobError: unknown kinds, keys or ops, or bad values, naming the path, e.g.
+            ``regions[1].mask.ellipse.radius: expected 2 numbers or curves, got [300]``.
+    """
+    if not isinstance(data, dict):
+        raise JobError(f"{field}: expected a mapping with one of {', '.join(_KINDS)}, got {data!r}")
+    if "op" in data:
+        return _parse_op(data, field)
+    if "file" in data:
+        d = _mapping(data, field, ("file", "channel", "fit"))
+        if not isinstance(d["file"], str) or not d["file"].strip():
+            raise JobError(f"{field}.file: expected a path pattern, got {d['file']!r}")
+        channel, fit = d.get("channel", "A"), d.get("fit", "error")
+        if not isinstance(channel, str) or not channel:
+            raise JobError(f"{field}.channel: expected a channel name, got {channel!r}")
+        if fit not in FIT_MODES:
+            raise JobError(f"{field}.fit: expected one of {', '.join(FIT_MODES)}, got {fit!r}")
+        return FileMask(field, d["file"], channel, fit)
+    kinds = [k for k in data if k in _KINDS]
+    if len(data) != 1 or len(kinds) != 1:
+        raise JobError(f"{field}: expected exactly one of {', '.join(_KINDS)}, got keys {list(data)}")
+    kind = kinds[0]
+    body, where = data[kind], f"{field}.{kind}"
+    if kind == "channel":
+        if not isinstance(body, str) or not body.strip():
+            raise JobError(f"{where}: expected a channel name such as 'matte.R', got {body!r}")
+        return ChannelMask(field, body.strip())
+    if kind == "ellipse":
+        d = _mapping(body, where, ("center", "radius", "rotation", "feather"), ("center", "radius"))
+        radius = d["radius"]
+        if isinstance(radius, (list, tuple)):
+            rx, ry = _tuple(radius, 2, f"{where}.radius", minimum=0.0)
+        else:
+            rx = ry = _curve(d, "radius", where, minimum=0.0)
+        cx, cy = _tuple(d["center"], 2, f"{where}.center")
+        return EllipseMask(
+            field, (cx, cy), (rx, ry), _curve(d, "rotation", where, 0.0), _curve(d, "feather", where, 0.0, 0.0)
+        )
+    if kind == "rectangle":
+        d = _mapping(body, where, ("box", "center", "size", "feather"))
+        feather = _curve(d, "feather", where, 0.0, 0.0)
+        if "box" in d and not ("center" in d or "size" in d):
+            return RectangleMask(field, feather, box=_tuple(d["box"], 4, f"{where}.box"))  # type: ignore[arg-type]
+        if "center" in d and "size" in d and "box" not in d:
+            center = _tuple(d["center"], 2, f"{where}.center")
+            size = _tuple(d["size"], 2, f"{where}.size", minimum=0.0)
+            return RectangleMask(field, feather, center=center, size=size)  # type: ignore[arg-type]
+        raise JobError(f"{where}: expected either box: [x0, y0, x1, y1] or center + size, got keys {list(d)}")
+    if kind == "polygon":
+        d = _mapping(body, where, ("points", "feather"), ("points",))
+        pts = d["points"]
+        if not isinstance(pts, (list, tuple)) or len(pts) < 3:
+            raise JobError(f"{where}.points: expected at least 3 [x, y] points, got {pts!r}")
+        points = tuple(_tuple(p, 2, f"{where}.points[{i}]") for i, p in enumerate(pts))
+        return PolygonMask(field, points, _curve(d, "feather", where, 0.0, 0.0))  # type: ignore[arg-type]
+    if kind == "luma":
+        d = _mapping(body, where, ("low", "high", "softness", "coeffs"), ("low",))
+        coeffs = d.get("coeffs", list(REC709_LUMA))
+        if (
+            not isinstance(coeffs, (list, tuple))
+            or len(coeffs) != 3
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in coeffs)
+        ):
+            raise JobError(f"{where}.coeffs: expected 3 numbers (R, G, B weights), got {coeffs!r}")
+        high = _curve(d, "high", where) if "high" in d else None
+        return LumaMask(
+            field, _curve(d, "low", where), high, _curve(d, "softness", where, 0.0, 0.0),
+            tuple(float(c) for c in coeffs),  # type: ignore[arg-type]
+        )  # fmt: skip
+    d = _mapping(body, where, ("hue", "width", "softness", "min_saturation"), ("hue", "width"))
+    return HueMask(
+        field, _curve(d, "hue", where), _curve(d, "width", where, minimum=0.0),
+        _curve(d, "softness", where, 0.0, 0.0), _curve(d, "min_saturation", where, 0.05, 0.0),
+    )  # fmt: skip
+
+
+def _parse_op(data: dict[str, Any], field: str) -> MaskSpec:
+    op = data["op"]
+    if op == "maximum":
+        op = "max"
+    if op not in OPS:
+        raise JobError(f"{field}.op: expected one of {', '.join(OPS)}, got {op!r}")
+    if op in ("multiply", "max", "subtract"):
+        d = _mapping(data, field, ("op", "masks"), ("masks",))
+        items = d["masks"]
+        if not isinstance(items, (list, tuple)) or len(items) < 2:
+            raise JobError(f"{field}.masks: expected a list of at least 2 masks, got {items!r}")
+        return OpMask(field, op, tuple(parse_mask(m, field=f"{field}.masks[{i}]") for i, m in enumerate(items)))
+    amount_key = {"invert": None, "blur": "radius", "grow": "pixels"}[op]
+    allowed = ("op", "mask") + ((amount_key,) if amount_key else ())
+    d = _mapping(data, field, allowed, allowed)
+    inner = parse_mask(d["mask"], field=f"{field}.mask")
+    amount = None
+    if amount_key:
+        amount = _curve(d, amount_key, field, minimum=0.0 if op == "blur" else None)
+    return OpMask(field, op, (inner,), amount)
