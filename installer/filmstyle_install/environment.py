@@ -66,8 +66,9 @@ def find_base_python(requested: str | None) -> str:
                        "environment needs 3.10+: install one and pass --base-python /path/to/python3.11")
 
 
-def create_venv(base_python: str, venv_dir: Path) -> None:
-    proc = subprocess.run([base_python, "-m", "venv", str(venv_dir)], capture_output=True, text=True)
+def create_venv(base_python: str, venv_dir: Path, env: Mapping[str, str] | None = None) -> None:
+    proc = subprocess.run([base_python, "-m", "venv", str(venv_dir)], capture_output=True, text=True,
+                          env=None if env is None else dict(env))
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise InstallError(f"{venv_dir}: cannot create the environment: {tail[0]} "
@@ -77,8 +78,10 @@ def create_venv(base_python: str, venv_dir: Path) -> None:
 class Pip:
     """``pip install`` in one environment, output kept in a log shown on failure."""
 
-    def __init__(self, python: str, say: Callable[[str], None], *, verbose: bool = False) -> None:
+    def __init__(self, python: str, say: Callable[[str], None], *, env: Mapping[str, str] | None = None,
+                 verbose: bool = False) -> None:
         self.python, self.say, self.verbose = python, say, verbose
+        self.env = dict(os.environ if env is None else env)
         fd, log = tempfile.mkstemp(prefix="filmstyle-install-", suffix=".log")
         os.close(fd)
         self.log = Path(log)
@@ -96,7 +99,7 @@ class Pip:
             log.flush()
             out = None if self.verbose else log
             proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT if out else None,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, env=self.env)
         if proc.returncode != 0:
             lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
             errors = [ln for ln in lines if ln.startswith("ERROR")] or lines[-1:] or ["no output"]

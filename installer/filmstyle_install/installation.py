@@ -221,13 +221,14 @@ def _environment(opts: Options, layout: Layout, source: Source, rec: Recorder, s
     if not venv_dir.exists():
         base = environment.find_base_python(opts.base_python)
         say(f"  creating {venv_dir} with {base}")
-        environment.create_venv(base, venv_dir)
+        environment.create_venv(base, venv_dir, environ)
     rec.changed += 1
-    pip = environment.Pip(python, say, verbose=opts.verbose)
+    pip = environment.Pip(python, say, env=environ, verbose=opts.verbose)
     build = f"CUDA build from {index}" if opts.cuda else "CPU build" if not index else f"from {index}"
-    say(f"  pip install {source.torch_requirement()} ({build}; a large download the first time)")
-    seconds = pip.install(torch_args, source.torch_requirement())
-    say(f"  pip install {' '.join(target)} (and its dependencies) [torch took {seconds:.0f} s]")
+    say(f"  pip install {' '.join(torch_args)} (pinned {source.torch_requirement()}, {build}; "
+        "a large download the first time)")
+    seconds = pip.install(torch_args, " ".join(torch_args))
+    say(f"  pip install {' '.join(target)} (and its dependencies) [took {seconds:.0f} s]")
     seconds = pip.install(target, "filmstyle")
     say(f"  done in {seconds:.0f} s")
     pip.discard_log()

@@ -90,6 +90,12 @@ def make_machine(root: Path, platform: str, cache: Path | None = None) -> Machin
         home = root / "home" / "artist"
     home.mkdir(parents=True)
     env["HOME"] = str(home)  # what the environment's own processes see
+    for tool, folder in (("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")):
+        # pip runs `rustc --version` for its user agent; a rustup proxy on PATH then writes its
+        # settings into HOME unless told where its own home is. Not the installer's doing.
+        real = os.environ.get(tool) or str(Path.home() / folder)
+        if Path(real).is_dir():
+            env[tool] = real
     if cache is not None:
         env["FILMSTYLE_CACHE_DIR"] = str(cache)
     return Machine(platform, root, home, env, system_root)
