@@ -52,7 +52,8 @@ class Recorder:
     # -- preflight ------------------------------------------------------------------------------
     def conflict(self, path: Path, data: bytes) -> str | None:
         """Why writing ``data`` to ``path`` would clobber a user's file, or ``None``."""
-        if not _exists(path) or (self.old and self.old.file(path)):
+        previous = self.old.file(path) if self.old else None
+        if not _exists(path) or (previous is not None and previous.owned):
             return None
         if path.is_dir() and not path.is_symlink():
             return f"{path}: a folder stands where a file goes"

@@ -288,6 +288,10 @@ def uninstall(layout: Layout, say: Say, *, dry_run: bool = False) -> list[str]:
     if worker.get("pid") and _alive(int(worker["pid"])) and manifest.venv:
         raise InstallError(f"a filmstyle worker (pid {worker['pid']}) is running; stop it first")
     say(f"{'Would remove' if dry_run else 'Removing'} filmstyle {manifest.version} from {layout.prefix}")
+    for runtime in _runtime_files(layout):
+        say(f"  {'would remove' if dry_run else 'removed'} {runtime} (written by the worker)")
+        if not dry_run:
+            runtime.unlink()
     manifest_entry = FileEntry(str(layout.manifest_file), sha256_file(layout.manifest_file), "manifest")
     manifest.files.append(manifest_entry)
     warnings = undo(manifest, say, dry_run=dry_run)
@@ -298,6 +302,20 @@ def uninstall(layout: Layout, say: Say, *, dry_run: bool = False) -> list[str]:
     else:
         say("Uninstalled; nothing left behind.")
     return warnings
+
+
+def _runtime_files(layout: Layout) -> list[Path]:
+    """What filmstyle itself leaves in the config folder while it runs: the worker's log, and its
+    ``worker.json`` once that worker is gone. Never the user's styles or settings."""
+    found = []
+    log = layout.config_dir / "worker.log"
+    if log.is_file():
+        found.append(log)
+    worker = layout.config_dir / "worker.json"
+    info = read_host_json(worker)
+    if worker.is_file() and not _alive(int(info.get("pid", 0) or 0)):
+        found.append(worker)
+    return found
 
 
 def _alive(pid: int) -> bool:

@@ -57,9 +57,17 @@ def test_install_twice_is_once_and_uninstall_leaves_nothing(platform, machine_fo
     assert m.install("--source", str(checkout)) == 0
     assert "nothing changed" in capsys.readouterr().out
     assert snapshot(m.root) == first
+    (lay.config_dir / "worker.log").write_text("filmstyle worker log\n")  # the hosts started a worker
+    styles = lay.config_dir / "styles.yaml"
+    styles.write_text("my-look: {image: /shows/ref.jpg}\n")  # the artist's own styles: never removed
     assert m.run("--uninstall", "--yes") == 0
-    assert "nothing left behind" in capsys.readouterr().out
-    assert snapshot(m.root) == before
+    out = capsys.readouterr().out
+    assert f"removed {lay.config_dir / 'worker.log'} (written by the worker)" in out
+    assert f"kept {lay.config_dir}: holds files filmstyle did not install (styles.yaml)" in out
+    after = snapshot(m.root)
+    theirs = {p.relative_to(m.root).as_posix() for p in [styles, *styles.parents] if m.root in p.parents}
+    assert set(after) - set(before) == theirs - set(before)  # their styles file and its folders, nothing else
+    assert {k: after[k] for k in before} == before
 
 
 def test_weights_cache_in_home_is_recorded_and_doctor_is_green(tmp_path, checkout, capsys):
@@ -108,6 +116,9 @@ def test_dry_run_writes_nothing(machine_for, checkout, capsys):
 def test_a_users_file_in_the_way_is_refused_then_forced_and_restored(machine_for, checkout, capsys):
     m = machine_for("linux")
     lay = layout_of(m)
+    same = lay.fusion_root / "Scripts" / "Utility" / "FilmStyle Fixture.py"
+    same.parent.mkdir(parents=True)
+    same.write_text(RESOLVE_FIXTURES["Scripts/Utility/FilmStyle Fixture.py"])  # theirs, identical to ours
     theirs = lay.fusion_root / "Fuses" / "FilmStyleFixture.fuse"
     theirs.parent.mkdir(parents=True)
     theirs.write_text("-- somebody else's Fuse of the same name\n")
