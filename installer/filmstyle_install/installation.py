@@ -114,6 +114,7 @@ def install(opts: Options, layout: Layout, source: Source, say: Say, environ: Ma
                        "device": "cuda" if opts.cuda else "cpu", "version": version, "prefix": str(layout.prefix)})
         rec.put_file(layout.host_config, (json.dumps(config, indent=2) + "\n").encode("utf-8"), "config",
                      replace_foreign=True, replace_modified=True)
+        say(f"  {layout.host_config}: python {python}")
         rec.finish()
     except BaseException:
         if not opts.dry_run and layout.prefix.is_dir():
