@@ -6,13 +6,14 @@ which the worker uses (a test checks they agree). ``$FILMSTYLE_CONFIG_DIR`` over
 Files in it:
 
 * ``worker.json`` – written by the running worker: ``{"host", "port", "token", "pid"}`` (mode 0600).
-* ``host.json`` – written by the installer: ``{"python": "<venv python>", "serve_args": [...],
-  "plugin_path": "<folder holding filmstyle_plugin>", "version": ..., "prefix": ...}``;
-  ``$FILMSTYLE_PYTHON`` overrides ``python``. An all-users install writes its ``host.json`` to
-  :func:`site_dir` instead; :func:`host_config_file` falls back to that one when the user has none.
+* ``host.json`` – written by the installer: ``{"python": "<venv python>", "serve_args": [...]}``;
+  ``$FILMSTYLE_PYTHON`` overrides ``python``.
 
-``config_dir`` and ``site_dir`` take an optional platform and environment so the installer can
-compute the folders of another OS from this one table.
+The installer also writes ``plugin_path`` (the folder holding ``filmstyle_plugin``), ``nuke_path``,
+``device``, ``version`` and ``prefix`` to ``host.json``. An all-users install writes its
+``host.json`` to :func:`site_dir` instead; :func:`host_config_file` falls back to that one when
+the user has none. ``config_dir`` and ``site_dir`` take an optional platform and environment so
+the installer computes the folders of every OS from this one table.
 """
 
 import os
