@@ -2,18 +2,17 @@
 
 Must name the same folder as ``platformdirs.user_config_dir("filmstyle", appauthor=False)``,
 which the worker uses (a test checks they agree). ``$FILMSTYLE_CONFIG_DIR`` overrides both.
+``config_dir`` and ``site_dir`` (the all-users folder) take an optional platform and environment,
+so the installer computes the folders of every OS from this one table. The installer also writes
+``plugin_path`` (the folder holding ``filmstyle_plugin``), ``nuke_path``, ``device``, ``version``
+and ``prefix`` to ``host.json``; an all-users install writes it to ``site_dir()``, which
+:func:`host_config_file` falls back to when the user has none.
 
 Files in it:
 
 * ``worker.json`` – written by the running worker: ``{"host", "port", "token", "pid"}`` (mode 0600).
 * ``host.json`` – written by the installer: ``{"python": "<venv python>", "serve_args": [...]}``;
   ``$FILMSTYLE_PYTHON`` overrides ``python``.
-
-The installer also writes ``plugin_path`` (the folder holding ``filmstyle_plugin``), ``nuke_path``,
-``device``, ``version`` and ``prefix`` to ``host.json``. An all-users install writes its
-``host.json`` to :func:`site_dir` instead; :func:`host_config_file` falls back to that one when
-the user has none. ``config_dir`` and ``site_dir`` take an optional platform and environment so
-the installer computes the folders of every OS from this one table.
 """
 
 import os

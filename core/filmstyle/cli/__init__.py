@@ -30,7 +30,6 @@ app = typer.Typer(
 
 #: Modules (under ``filmstyle.cli``) whose import registers commands on :data:`app`.
 COMMAND_MODULES: tuple[str, ...] = ("core_commands", "worker_commands", "job_commands", "metrics_commands")
-COMMAND_MODULES += ("doctor_commands",)
 
 
 def reports_errors(fn):
@@ -109,6 +108,7 @@ def render_with_progress(plan) -> None:
 
 
 
+COMMAND_MODULES += ("doctor_commands",)
 for _module in COMMAND_MODULES:
     importlib.import_module(f"filmstyle.cli.{_module}")
 
