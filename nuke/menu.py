@@ -1,4 +1,4 @@
-# FilmStyle for Nuke: GUI only. Nodes toolbar -> FilmStyle.
+# FilmStyle for Nuke: GUI only (Nuke does not run menu.py for -t, -x or farm renders).
 import nuke
 
 _toolbar = nuke.menu("Nodes").addMenu("FilmStyle", icon="FilmStyle.png")
