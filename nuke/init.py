@@ -33,7 +33,8 @@ def _filmstyle_setup():
         # folders in FILMSTYLE_PLUGIN_PATH.
         candidates = [os.path.join(os.path.dirname(here), "plugin")]
         candidates += [p for p in os.environ.get("FILMSTYLE_PLUGIN_PATH", "").split(os.pathsep) if p]
-        found = next((c for c in candidates if os.path.isfile(os.path.join(c, "filmstyle_plugin", "__init__.py"))), None)
+        found = next((c for c in candidates
+                      if os.path.isfile(os.path.join(c, "filmstyle_plugin", "__init__.py"))), None)
         if found is None:
             sys.stderr.write("FilmStyle: filmstyle_plugin not found in %s or FILMSTYLE_PLUGIN_PATH; "
                              "the node is unavailable\n" % candidates[0])

@@ -47,9 +47,12 @@ def job_values(values, colour):
 
 
 def _one_line(exc):
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__) if isinstance(exc, (WorkerError, cache.CacheError, ValueError, RuntimeError)) \
-        else f"{type(exc).__name__}: {text[0] if text else ''}"
+    """One line for the artist: our own errors as they are, anything else with its type."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if isinstance(exc, (WorkerError, cache.CacheError, ValueError, RuntimeError)) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def render(node=None, client=None):
@@ -136,7 +139,8 @@ def _prepare(node):
             todo.append(f)
     job = protocol.build_job(values, input=cache.pattern(folder, "src"), output=cache.pattern(folder, "out"),
                              frames=protocol.frame_list(todo), overwrite=True) if todo else None
-    return {"node": node, "name": node.name(), "ident": ident, "folder": folder, "frames": frames, "todo": todo, "job": job,
+    return {"node": node, "name": node.name(), "ident": ident, "folder": folder, "frames": frames,
+            "todo": todo, "job": job,
             "keys": keys, "stamps": stamps}
 
 

@@ -28,11 +28,10 @@ class KnobError(ValueError):
 
 def _nuke_class(param):
     hosts = getattr(param, "hosts", None)
-    if isinstance(hosts, dict):
-        return hosts.get("nuke")  # None: not exposed in Nuke
-    if param.name == MASK_PARAM or getattr(param, "host", None) == "mask":
-        return "Link_Knob"
-    return _BY_TYPE[param.type]
+    cls = hosts.get("nuke") if isinstance(hosts, dict) else _BY_TYPE[param.type]
+    if cls and (param.name == MASK_PARAM or getattr(param, "host", None) == "mask"):
+        return "Link_Knob"  # the mask channel is the inner Keymix's own knob, shown on the node
+    return cls  # None: not exposed in Nuke
 
 
 def knob_params():

@@ -58,8 +58,8 @@ def bare_python() -> list[str]:
         probe = subprocess.run([exe, "-c", "import sys; print(sys.version_info[:2] == (3, 9))"],
                                capture_output=True, text=True, timeout=60)
         if probe.stdout.strip() == "True":
-            return [exe, "-I", "-S"]
-    return [sys.executable, "-I", "-S"]
+            return [exe, "-I", "-S", "-B"]
+    return [sys.executable, "-I", "-S", "-B"]
 
 
 @pytest.fixture(scope="session")

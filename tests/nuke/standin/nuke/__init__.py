@@ -3,7 +3,7 @@
 Runs in a bare Python 3.9+ (standard library only), so host code can be imported and run the way
 Nuke runs it: ``launch.py`` beside this package plays the ``nuke`` executable (``-t``, ``-x``, GUI),
 reading ``NUKE_PATH`` and ``~/.nuke`` like Nuke. Each strict behaviour cites its Foundry reference
-in the module that implements it: :mod:`._app` (threads, callbacks, execute, scripts),
+in the module that implements it: :mod:`._app` (threads, callbacks, execute), :mod:`._script` (save, load, paste),
 :mod:`._knobs` (TCL-evaluated values, animation), :mod:`._nodes` (Read, Keymix, groups),
 :mod:`._tcl` (TCL substitution) and :mod:`._exr` (pixels on disk).
 
@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from . import _app
 from ._app import (Menu, ProgressTask, allNodes, createNode, delete, execute, executeInMainThread,
-                   executeInMainThreadWithResult, executing, frame, menu, message, nodeCopy, nodePaste,
-                   nodes, pluginAddPath, pluginPath, root, scriptClear, scriptName, scriptOpen,
-                   scriptSave, scriptSaveAs, selectedNodes, thisGroup, thisKnob, thisNode, thisParent,
-                   toNode)
+                   executeInMainThreadWithResult, executing, frame, menu, message, nodes, pluginAddPath,
+                   pluginPath, root, selectedNodes, thisGroup, thisKnob, thisNode, thisParent, toNode)
+from ._script import nodeCopy, nodePaste, scriptClear, scriptName, scriptOpen, scriptSave, scriptSaveAs
 from ._knobs import (CONSTANT, DISABLED, INVISIBLE, LINEAR, NO_ANIMATION, SMOOTH, STARTLINE,
                      AnimationCurve, AnimationKey, Array_Knob, Boolean_Knob, Channel_Knob, Double_Knob,
                      Enumeration_Knob, EvalString_Knob, File_Knob, Int_Knob, Knob, Link_Knob,

@@ -153,7 +153,8 @@ class Read(Node):
     KNOBS = (lambda: File_Knob("file"), lambda: Int_Knob("first"), lambda: Int_Knob("last"),
              lambda: Enumeration_Knob("before", "before", ["hold", "loop", "bounce", "black"]),
              lambda: Enumeration_Knob("after", "after", ["hold", "loop", "bounce", "black"]),
-             lambda: Enumeration_Knob("on_error", "missing frames", ["error", "black", "checkerboard", "nearest frame"]),
+             lambda: Enumeration_Knob("on_error", "missing frames",
+                                      ["error", "black", "checkerboard", "nearest frame"]),
              lambda: Boolean_Knob("raw", "raw data"),
              lambda: String_Knob("colorspace", "colorspace", "default"),
              lambda: String_Knob("frame", "frame"),
@@ -225,7 +226,8 @@ class Write(Node):
             if not self["create_directories"].value():
                 raise RuntimeError("%s: Can't write %s: No such file or directory" % (self.fullName(), path))
             os.makedirs(folder, exist_ok=True)
-        compression = {"Zip (1 scanline)": "zips", "Zip (16 scanlines)": "zip", "none": "none"}[self["compression"].value()]
+        codecs = {"Zip (1 scanline)": "zips", "Zip (16 scanlines)": "zip", "none": "none"}
+        compression = codecs[self["compression"].value()]
         write_exr(path, pixels, channels="rgb" if self["channels"].value() == "rgb" else "rgba",
                   pixel_type="float" if self["datatype"].value() == "32 bit float" else "half",
                   compression=compression)
