@@ -19,7 +19,7 @@ import nuke
 from filmstyle_plugin import protocol
 from filmstyle_plugin.client import WorkerClient, WorkerError
 from filmstyle_nuke import cache
-from filmstyle_nuke.colour import colour_settings
+from filmstyle_nuke.colour import colour_fields, colour_settings
 from filmstyle_nuke.knobs import sample_values
 from filmstyle_nuke.node import cache_dir
 
@@ -40,9 +40,10 @@ def last_result(node):
 
 def job_values(values, colour):
     """Parameter values with the colour settings the job should carry."""
+    _, ocio_knob, space_knob = colour_fields()
     out = dict(values)
-    out["colourspace"] = colour["input_colorspace"]
-    out["ocio"] = colour.get("ocio", "")
+    out[space_knob] = colour["input_colorspace"]
+    out[ocio_knob] = colour.get("ocio", "")
     return out
 
 

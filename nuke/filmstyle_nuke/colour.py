@@ -2,9 +2,9 @@
 
 Nuke's root knobs (as read by deadline-cloud-for-nuke's ``nuke_util/ocio.py``): ``$OCIO`` wins,
 then ``customOCIOConfigPath`` when ``OCIO_config`` is ``custom``, then ``OCIOConfigPath`` (the
-stock config Nuke resolved); the working space is ``workingSpaceLUT``. The node's own ``ocio``
-and ``colourspace`` knobs override them when set (``colourspace`` left at ``scene_linear``
-means the working space).
+stock config Nuke resolved); the working space is ``workingSpaceLUT``. The node's own knobs for
+the job's ``<group>.ocio`` and ``<group>.input_colorspace`` fields override them when set (the
+input colourspace left at ``scene_linear`` means the working space).
 """
 
 import os
@@ -12,8 +12,17 @@ import os
 import nuke
 
 from filmstyle_nuke.knobs import knob_path
+from filmstyle_plugin.schema import load_schema
 
-__all__ = ["root_config", "working_space", "colour_settings"]
+__all__ = ["root_config", "working_space", "colour_settings", "colour_fields"]
+
+
+def colour_fields():
+    """``(group, ocio knob, input colourspace knob)`` from the schema's job paths (``color.ocio``)."""
+    by_field = {p.job.split(".", 1)[1]: p for p in load_schema() if p.job and p.job.count(".") == 1
+                and p.job.split(".", 1)[1] in ("ocio", "input_colorspace")}
+    group = by_field["ocio"].job.split(".")[0]
+    return group, by_field["ocio"].name, by_field["input_colorspace"].name
 
 
 def _root_value(name):
@@ -38,9 +47,10 @@ def working_space():
 
 def colour_settings(node):
     """``{"ocio": ..., "input_colorspace": ...}`` for a job whose input is the node's Source."""
-    ocio = knob_path(node["ocio"]) if node.knob("ocio") is not None else ""
+    _, ocio_knob, space_knob = colour_fields()
+    ocio = knob_path(node[ocio_knob]) if node.knob(ocio_knob) is not None else ""
     ocio = ocio or root_config()
-    space = node["colourspace"].value() if node.knob("colourspace") is not None else ""
+    space = node[space_knob].value() if node.knob(space_knob) is not None else ""
     if space in ("", "scene_linear"):
         space = working_space()
         if not ocio and space.lower() in ("linear", "default"):

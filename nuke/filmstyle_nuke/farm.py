@@ -19,7 +19,7 @@ from filmstyle_plugin import protocol
 from filmstyle_plugin.client import WorkerClient, WorkerError
 from filmstyle_nuke import cache
 from filmstyle_nuke.bake import job_values
-from filmstyle_nuke.colour import colour_settings, working_space
+from filmstyle_nuke.colour import colour_fields, colour_settings, working_space
 from filmstyle_nuke.knobs import sample_values
 from filmstyle_nuke.node import cache_dir, is_filmstyle
 
@@ -154,7 +154,7 @@ def ensure_frame(node, frame):
     os.makedirs(folder, exist_ok=True)
     job = protocol.build_job(values, input=source_pattern, output=cache.pattern(folder, "out"),
                              frames=str(frame), overwrite=True)
-    job.setdefault("colour", {}).update(overrides)
+    job.setdefault(colour_fields()[0], {}).update(overrides)
     try:
         client = WorkerClient.connect()
         submitted = client.submit(job)

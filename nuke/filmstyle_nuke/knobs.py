@@ -29,7 +29,7 @@ class KnobError(ValueError):
 def _nuke_class(param):
     hosts = getattr(param, "hosts", None)
     cls = hosts.get("nuke") if isinstance(hosts, dict) else _BY_TYPE[param.type]
-    if cls and (param.name == MASK_PARAM or getattr(param, "host", None) == "mask"):
+    if cls and (param.name == MASK_PARAM or "mask" in (getattr(param, "role", None), getattr(param, "host", None))):
         return "Link_Knob"  # the mask channel is the inner Keymix's own knob, shown on the node
     return cls  # None: not exposed in Nuke
 

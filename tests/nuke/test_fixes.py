@@ -35,7 +35,7 @@ def test_paths_written_into_knobs_survive_tcl_on_windows(terminal_nuke):
 
 def test_a_typed_path_is_read_as_typed_not_tcl_evaluated(terminal_nuke, plates, tmp_path):
     """A style image in a folder whose name holds a backslash: TCL evaluation would drop it."""
-    from filmstyle.sheets import sample_photograph
+    from filmstyle.tools.sheets import sample_photograph
 
     nuke = terminal_nuke
     folder = tmp_path / "paint\\ings"
@@ -126,8 +126,8 @@ def test_the_scripts_ocio_config_and_working_space_reach_the_worker(terminal_nuk
     import PyOpenColorIO as OCIO
 
     from filmstyle import io
-    from filmstyle.jobs import plan_from_cli
-    from filmstyle.render import FramePipeline
+    from filmstyle.job import plan_from_cli
+    from filmstyle.engine.pipeline import FramePipeline
     from filmstyle_nuke import bake
 
     nuke = terminal_nuke
@@ -144,7 +144,7 @@ def test_the_scripts_ocio_config_and_working_space_reach_the_worker(terminal_nuk
     nuke.allNodes("Read")[0]["colorspace"].setValue("Linear Rec.709 (sRGB)")
     client = RecordingClient()
     assert bake.render(node, client)["state"] == "done", nuke._standin_messages()
-    assert client.jobs[0]["colour"] == {"ocio": str(config_path), "input_colorspace": "Linear Rec.709 (sRGB)"}
+    assert client.jobs[0]["color"] == {"ocio": str(config_path), "input_colorspace": "Linear Rec.709 (sRGB)"}
     src = folder_of(node) / "src.1001.exr"
     want = FramePipeline(plan_from_cli(input=str(src), output=str(tmp_path / "ref.exr"), style="starry-blue",
                                        ocio=str(config_path), input_colorspace="Linear Rec.709 (sRGB)")

@@ -18,8 +18,8 @@ from tests.nuke.test_node import folder_of, make_graph, out_path, press_render
 
 def stylized(path, frame, **kw) -> np.ndarray:
     from filmstyle import io
-    from filmstyle.jobs import plan_from_cli
-    from filmstyle.render import FramePipeline
+    from filmstyle.job import plan_from_cli
+    from filmstyle.engine.pipeline import FramePipeline
 
     plan = plan_from_cli(input=str(path), output=str(Path(path).with_name("ref.exr")), style="starry-blue",
                          input_colorspace="scene_linear", **kw)
