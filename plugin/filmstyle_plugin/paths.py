@@ -12,7 +12,8 @@ Files in it:
 
 * ``worker.json`` – written by the running worker: ``{"host", "port", "token", "pid"}`` (mode 0600).
 * ``host.json`` – written by the installer: ``{"python": "<venv python>", "serve_args": [...]}``;
-  ``$FILMSTYLE_PYTHON`` overrides ``python``.
+  ``$FILMSTYLE_PYTHON`` overrides ``python``. An optional ``"env": {"NAME": "value"}`` is added to
+  the worker's environment, which otherwise starts clean of the host's Python variables.
 """
 
 import os
