@@ -110,6 +110,7 @@ def render_with_progress(plan) -> None:
 
 
 COMMAND_MODULES += ("doctor_commands",)
+COMMAND_MODULES += ("panel_commands",)
 for _module in COMMAND_MODULES:
     importlib.import_module(f"filmstyle.cli.{_module}")
 
