@@ -1,7 +1,7 @@
 """The core's rooms stay layered: every import points down, no import circles, small modules.
 
 Layers, lowest first: the ground floor (errors, cpu, config, choices); io, color and models; the
-job model; the engine; tools and the worker; the command line. A module may import its own room
+job model; the engine; tools, the worker and the panel; the command line. A module may import its own room
 and anything below, also inside functions (a lazy import is still a dependency).
 """
 
@@ -16,7 +16,7 @@ LAYERS = {
     "io": 1, "color": 1, "models": 1,
     "job": 2,
     "engine": 3,
-    "tools": 4, "server": 4,
+    "tools": 4, "server": 4, "panel": 4,
     "cli": 5,
 }  # fmt: skip
 MAX_LINES = 500

@@ -113,7 +113,7 @@ class FileControl(Control):
 
 
 class ColorspaceControl(Control):
-    _spaces: dict[str | None, list[str]] = {}
+    """The names come from the job's OCIO config, read off the UI thread with the frame."""
 
     def build(self) -> QWidget:
         self.combo = QComboBox()
@@ -121,34 +121,26 @@ class ColorspaceControl(Control):
         self.combo.lineEdit().setPlaceholderText("(the format's default)")
         self.combo.activated.connect(lambda i: self._commit())
         self.combo.lineEdit().editingFinished.connect(self._commit)
-        self._config: object = ()
+        self.names: tuple[str, ...] = ()
         return self.combo
 
     def _commit(self) -> None:
         text = self.combo.currentText().strip()
         self.changed(self.param, text or None, None)
 
-    def show(self, value: Any, doc: JobDocument) -> None:
-        ocio = doc.value(("color", "ocio"))
-        if ocio != self._config:
-            self._config = ocio
+    def set_names(self, names: tuple[str, ...]) -> None:
+        if names != self.names:
+            text = self.combo.currentText()
+            self.names = names
+            self.combo.blockSignals(True)
             self.combo.clear()
-            self.combo.addItem("")
-            self.combo.addItems(self._names(ocio, doc))
+            self.combo.addItems(["", *names])
+            self.combo.setEditText(text)
+            self.combo.blockSignals(False)
+
+    def show(self, value: Any, doc: JobDocument) -> None:
         given = doc.value(field_path(self.param))
         self.combo.setEditText("" if given is None else str(given))
-
-    @classmethod
-    def _names(cls, ocio: str | None, doc: JobDocument) -> list[str]:
-        if ocio not in cls._spaces:
-            from filmstyle.color import list_colorspaces, load_config
-
-            try:
-                path = ocio if ocio is None or ocio.startswith("ocio://") else doc.absolute_data()["color"]["ocio"]
-                cls._spaces[ocio] = [name for name, *_ in list_colorspaces(load_config(path))]
-            except FilmStyleError:
-                cls._spaces[ocio] = []
-        return cls._spaces[ocio]
 
 
 class SliderControl(Control):
@@ -301,3 +293,9 @@ class ParamForm(QWidget):
     def refresh(self, doc: JobDocument, frame: float, shot: tuple[float, float] | None) -> None:
         for control in self.controls.values():
             control.refresh(doc, frame, shot)
+
+    def set_colorspaces(self, names: tuple[str, ...]) -> None:
+        """The colourspaces of the job's OCIO config, for the colourspace controls."""
+        for control in self.controls.values():
+            if isinstance(control, ColorspaceControl):
+                control.set_names(names)

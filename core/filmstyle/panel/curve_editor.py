@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton,
                                QSizePolicy, QSplitter, QVBoxLayout, QWidget)
 
@@ -277,16 +277,15 @@ class CurveEditor(QWidget):
             p.drawLine(QPointF(self.frame_to_x(edge), r.top()), QPointF(self.frame_to_x(edge), r.bottom()))
 
     def _draw_curve(self, p: QPainter, r: QRectF, curve: Curve, colour: QColor, width: float) -> None:
+        # One sample per pixel column, mapped with arrays: a paint must stay cheap on the UI thread.
         xs = np.linspace(r.left(), r.right(), max(2, int(r.width())))
-        frames = np.array([self.x_to_frame(float(x)) for x in xs])
-        values = curve.sample(frames)
-        path = QPainterPath()
-        path.moveTo(QPointF(xs[0], self.value_to_y(float(values[0]))))
-        for x, v in zip(xs[1:], values[1:]):
-            path.lineTo(QPointF(float(x), self.value_to_y(float(v))))
+        a, b = self.shot
+        frames = (a - (b - a) * 0.03) + (xs - r.left()) / r.width() * (b - a) * 1.06
+        lo, hi = self.value_range()
+        ys = r.bottom() - (curve.sample(frames) - lo) / (hi - lo) * r.height()
         p.setPen(QPen(colour, width))
         p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawPath(path)
+        p.drawPolyline(QPolygonF([QPointF(float(x), float(y)) for x, y in zip(xs, ys)]))
 
     def _draw_key(self, p: QPainter, at: QPointF, interp: str, selected: bool) -> None:
         s = 6.0 if selected else 4.5

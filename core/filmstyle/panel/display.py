@@ -23,7 +23,8 @@ import numpy as np
 import PyOpenColorIO as OCIO
 
 from filmstyle import io
-from filmstyle.color import ColorTransform, colorspace_encoding, default_input_colorspace, load_config
+from filmstyle.color import (ColorTransform, colorspace_encoding, default_input_colorspace, list_colorspaces,
+                             load_config)
 from filmstyle.color.spaces import resolve_colorspace
 from filmstyle.errors import ColorError
 from filmstyle.job.masks import MaskContext
@@ -87,6 +88,7 @@ class SourceView:
     transform: DisplayTransform = field(repr=False)
     masks: tuple[tuple[str, np.ndarray], ...] = field(default=(), repr=False)
     mask_error: str | None = None
+    colorspaces: tuple[str, ...] = field(default=(), repr=False)  # every colourspace of the config
 
 
 def load_source_view(job: Job, frame: int, proxy: str = "auto") -> SourceView:
@@ -132,7 +134,9 @@ def load_source_view(job: Job, frame: int, proxy: str = "auto") -> SourceView:
                 masks.append((region.name or f"region {i + 1}", reduce(matte, size)))
         except Exception as exc:  # noqa: BLE001 - shown as one line under the viewer, never fatal
             error = " ".join(str(exc).split()) or type(exc).__name__
-    return SourceView(frame, path, factor, (w, h), size, src.format_name, colorspace, display, transform, tuple(masks), error)
+    names = tuple(name for name, *_ in list_colorspaces(config))
+    return SourceView(frame, path, factor, (w, h), size, src.format_name, colorspace, display, transform, tuple(masks),
+                      error, names)
 
 
 def read_display(path: Path, transform: DisplayTransform, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -20,6 +20,7 @@ config) and rewrites relative paths when the job moves to another folder.
 from __future__ import annotations
 
 import copy
+import math
 import os
 import re
 import tempfile
@@ -31,6 +32,7 @@ from typing import Any
 from filmstyle import io
 from filmstyle.errors import FilmStyleError, JobError
 from filmstyle.job.curves import Curve, parse_curve
+from filmstyle.job.look import MAX_STRENGTH
 from filmstyle.job.model import Job, job_from_data
 from filmstyle.job.params import Parameter, job_parameters
 from filmstyle.job.paths import job_paths
@@ -274,23 +276,31 @@ class JobDocument:
     # -- curves ----------------------------------------------------------------------------------
     def lanes(self) -> list[Lane]:
         """The curves the curve editor shows: the table's keyable fields that have a panel control
-        (strength first), every style's blend weight, and regions' own strengths."""
+        (strength first), every style's blend weight, and regions' own strengths. A strength's
+        range is its look's (1 for built-in looks and user models, 2 for image styles)."""
         out: list[Lane] = []
+        looks = self.job.compiled.looks if self.job is not None else ()
         for p in job_parameters():
             if p.kind != "curve" or "panel" not in p.hosts:
                 continue
-            view = p.soft_range or (p.minimum or 0.0, p.maximum if p.maximum is not None else 1.0)
+            lo, hi = p.soft_range or (p.minimum or 0.0, p.maximum if p.maximum is not None else 1.0)
+            maximum = p.maximum
+            if p.name == "strength" and looks and self.data.get("styles"):
+                maximum = min(maximum if maximum is not None else math.inf, MAX_STRENGTH[looks[0].model])
+                hi = min(hi, maximum)
             out.append(Lane(field_path(p), p.label or p.name.replace("_", " "), float(p.default or 0.0),
-                            p.minimum, p.maximum, (float(view[0]), float(view[1]))))
+                            p.minimum, maximum, (float(lo), float(hi))))
         styles = self.data.get("styles") if isinstance(self.data.get("styles"), list) else []
         if len(styles) > 1:
             for i, entry in enumerate(styles):
                 name = entry.get("style") if isinstance(entry, dict) else entry
                 out.append(Lane(("styles", i, "weight"), f"weight {i + 1}: {name}", 1.0, 0.0, None, (0.0, 1.0)))
+        regions = self.job.compiled.regions if self.job is not None else ()
         for i, region in enumerate(self.data.get("regions") or []):
             if isinstance(region, dict) and "strength" in region:
                 label = region.get("name") or f"region {i + 1}"
-                out.append(Lane(("regions", i, "strength"), f"{label} strength", 1.0, 0.0, 2.0, (0.0, 2.0)))
+                top = MAX_STRENGTH[looks[regions[i].look].model] if i < len(regions) else 2.0
+                out.append(Lane(("regions", i, "strength"), f"{label} strength", 1.0, 0.0, top, (0.0, top)))
         return out
 
     def curve(self, lane: Lane) -> Curve:

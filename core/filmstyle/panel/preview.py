@@ -103,7 +103,9 @@ def write_plate(source: Path, frame: int, folder: Path, *, size: tuple[int, int]
         InputError: the source cannot be read or the copy cannot be written.
     """
     buf, _ = _source_buf(Path(source), part)
-    spec = buf.spec()
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spec = oiio.ImageSpec(buf.spec())
+    offset = (spec.x - spec.full_x, spec.y - spec.full_y)
     w, h = size if size is not None else (max(1, round(spec.width / factor)), max(1, round(spec.height / factor)))
     out_spec = oiio.ImageSpec(spec)
     out_spec.width, out_spec.height, out_spec.x, out_spec.y = w, h, 0, 0
@@ -111,6 +113,8 @@ def write_plate(source: Path, frame: int, folder: Path, *, size: tuple[int, int]
     out_spec.tile_width = out_spec.tile_height = 0
     out_spec.erase_attribute("oiio:subimages")
     dst = oiio.ImageBuf(out_spec)
+    # resize maps the display windows onto each other: make the source's its data window.
+    buf.set_full(spec.x, spec.x + spec.width, spec.y, spec.y + spec.height, 0, 1)
     if not oiio.ImageBufAlgo.resize(dst, buf):
         raise InputError(f"{source}: cannot make a reduced copy: {oiio.geterror() or dst.geterror()}")
     suffix = Path(source).suffix.lower()
@@ -120,8 +124,7 @@ def write_plate(source: Path, frame: int, folder: Path, *, size: tuple[int, int]
     dst.set_write_format(formats if formats else spec.format)
     if not dst.write(str(out_path)):
         raise InputError(f"{out_path}: cannot write the reduced plate: {dst.geterror().strip()}")
-    return ProxyPlate(pattern, frame, w, h, (w / spec.width, h / spec.height),
-                      (spec.x - spec.full_x, spec.y - spec.full_y), {})
+    return ProxyPlate(pattern, frame, w, h, (w / spec.width, h / spec.height), offset, {})
 
 
 def _affine(value: Any, scale: float, offset: float = 0.0) -> Any:
@@ -191,6 +194,7 @@ def write_mattes(data: dict[str, Any], plate: ProxyPlate, source_size: tuple[int
     """Every ``file`` matte of the job's regions at ``plate.frame``, fitted to the source frame as
     the render fits it, reduced to the plate's size; returns full pattern -> reduced pattern."""
     out: dict[str, str] = {}
+    Path(folder).mkdir(parents=True, exist_ok=True)
     load = matte_loader(part=None)
     w, h = source_size
     for region in data.get("regions") or []:

@@ -22,6 +22,7 @@ live in a temp folder removed by :meth:`WorkerLink.close` (a worker started with
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -249,7 +250,7 @@ class WorkerLink(QObject):
                     folder = self.temp / f"mattes-{req.serial}"
                     folder.mkdir(exist_ok=True)
                     mattes = write_mattes(req.data, plate, view.full_size, folder)
-                    plate = type(plate)(**{**plate.__dict__, "mattes": mattes})
+                    plate = dataclasses.replace(plate, mattes=mattes)
             out = self.temp / "previews"
             out.mkdir(exist_ok=True)
             pattern = str(out / f"preview{req.serial}.####{view.path.suffix}")
@@ -288,7 +289,7 @@ class WorkerLink(QObject):
                 image = image_thumbnail(req.image, req.view.transform.config, THUMBNAIL_SIDE)
             else:
                 w, h = req.view.full_size
-                scale = THUMBNAIL_SIDE / max(w, h)
+                scale = min(1.0, THUMBNAIL_SIDE / max(w, h))
                 size = (max(8, round(w * scale)), max(8, round(h * scale)))
                 plate = self._plate(req.view.path, req.view.frame, size=size, part=req.part, name="thumb")
                 out = self.temp / "thumbs"

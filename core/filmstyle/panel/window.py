@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml  # noqa: F401 - loaded with the window, not on the UI thread's first job
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
@@ -303,6 +304,10 @@ class PanelWindow(QMainWindow):
             self._status(doc.error, error=True)
             self.viewer.set_after_note("the job has an error")
             self.viewer.mark_after_stale()
+            self._preview_timer.stop()
+            self._preview_pending = False  # nothing to wait for until the job is valid again
+            self._preview_key = None
+            self._check_settled()
         self._request_view()
         self._schedule_preview()
 
@@ -328,6 +333,7 @@ class PanelWindow(QMainWindow):
         self.view = view
         self.viewer.set_before(to_qimage(view.display))
         self.viewer.set_masks([(name, m) for name, m in view.masks])
+        self.form.set_colorspaces(view.colorspaces)
         self.viewer.set_caption(f"{view.frame}  ·  {view.full_size[0]}×{view.full_size[1]} → "
                                 f"{view.size[0]}×{view.size[1]}  ·  {view.colorspace}")
         if view.mask_error:

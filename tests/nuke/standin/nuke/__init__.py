@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from . import _app
 from ._app import (Menu, ProgressTask, allNodes, createNode, delete, execute, executeInMainThread,
-                   executeInMainThreadWithResult, executing, frame, menu, message, nodes, pluginAddPath,
-                   pluginPath, root, selectedNodes, thisGroup, thisKnob, thisNode, thisParent, toNode)
+                   executeInMainThreadWithResult, executing, frame, getFilename, menu, message, nodes,
+                   pluginAddPath, pluginPath, root, selectedNodes, thisGroup, thisKnob, thisNode, thisParent,
+                   toNode)
 from ._script import nodeCopy, nodePaste, scriptClear, scriptName, scriptOpen, scriptSave, scriptSaveAs
 from ._knobs import (CONSTANT, DISABLED, INVISIBLE, LINEAR, NO_ANIMATION, SMOOTH, STARTLINE,
                      AnimationCurve, AnimationKey, Array_Knob, Boolean_Knob, Channel_Knob, Double_Knob,
@@ -93,6 +94,11 @@ def _standin_reset(gui: bool = False) -> None:
 
 def _standin_pump(until=None, timeout: float = 120.0) -> None:
     _app._pump(until, timeout)
+
+
+def _standin_answer_filename(path) -> None:
+    """Queue the artist's answer to the next ``nuke.getFilename`` (None: Cancel)."""
+    _app.state.filenames.append(path)
 
 
 def _standin_messages():

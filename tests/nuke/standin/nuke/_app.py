@@ -56,6 +56,7 @@ class _Session:
         self.plugin_paths = []
         self.in_init = 0
         self.menus = {}
+        self.filenames = []
         self.clipboard = None
         self.root = Root()
         self.root._name = "root"
@@ -332,6 +333,16 @@ def message(prompt: str) -> None:
     state.messages_with_open_progress = getattr(state, "messages_with_open_progress", 0) + bool(open_tasks)
     if not state.gui:
         print(prompt)
+
+
+def getFilename(message, pattern=None, default=None, favorites=None, type=None, multiple=False):
+    """Nuke's file browser: the chosen path, or None when the artist cancels (Python API reference,
+    nuke.getFilename: "Returns: None if cancelled"). A modal dialog, so main thread and GUI only;
+    the stand-in answers with what ``_standin_answer_filename`` queued (nothing queued: Cancel)."""
+    check_write("nuke.getFilename")
+    if not state.gui:
+        raise RuntimeError("nuke.getFilename: no file browser in terminal mode")
+    return state.filenames.pop(0) if state.filenames else None
 
 
 class _TaskRecord:
