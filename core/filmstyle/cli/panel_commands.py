@@ -21,12 +21,18 @@ def panel(
     proxy: Annotated[str, typer.Option(help="Preview size: auto (about 540 rows), 1, 1/2 or 1/4.")] = "auto",
     thumbnails: Annotated[bool, typer.Option(help="Render thumbnails of the looks on the shot.")] = True,
     timeout: Annotated[float, typer.Option(help="With --screenshot: seconds to wait for the preview.")] = 300.0,
+    size: Annotated[Optional[str], typer.Option(help="Window size WIDTHxHEIGHT (default 1360x860).")] = None,
 ) -> None:
     """Open the panel: viewer with a before/after wipe, looks, blend and strength curves, render."""
+    from filmstyle.errors import FilmStyleError
     from filmstyle.panel.app import run_panel
 
+    window = None
+    if size is not None:
+        w, _, h = size.lower().partition("x")
+        if not (w.isdigit() and h.isdigit() and 400 <= int(w) <= 8000 and 300 <= int(h) <= 8000):
+            raise FilmStyleError(f"--size: expected WIDTHxHEIGHT from 400x300 to 8000x8000, got {size!r}")
+        window = (int(w), int(h))
     code = run_panel(job_file, frame=frame, screenshot=screenshot, proxy=proxy, thumbnails=thumbnails,
-                     timeout=timeout)
-    if screenshot is not None:
-        typer.echo(f"wrote {screenshot}", err=True)
+                     timeout=timeout, size=window)
     raise typer.Exit(code)

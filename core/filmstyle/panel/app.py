@@ -57,8 +57,9 @@ def _write_png(pix, dest: Path) -> None:
 
 
 def run_panel(job: str | Path | None = None, *, frame: int | None = None, screenshot: str | Path | None = None,
-              proxy: str = "auto", thumbnails: bool = True, timeout: float = 300.0) -> int:
-    """Open the panel (on ``job`` at ``frame`` when given); returns the exit status.
+              proxy: str = "auto", thumbnails: bool = True, timeout: float = 300.0,
+              size: tuple[int, int] | None = None) -> int:
+    """Open the panel (on ``job`` at ``frame`` when given, the window ``size`` pixels); returns the exit status.
 
     Raises:
         FilmStyleError: a bad job file, frame or screenshot path, no display, or (with
@@ -94,6 +95,8 @@ def run_panel(job: str | Path | None = None, *, frame: int | None = None, screen
 
     app = _application()
     window = PanelWindow(proxy=proxy, thumbnails=thumbnails, confirm_close=dest is None)
+    if size is not None:
+        window.resize(*size)
     if doc is not None:
         window.set_document(doc)
         if frame is not None:
@@ -110,8 +113,10 @@ def run_panel(job: str | Path | None = None, *, frame: int | None = None, screen
             outcome["error"] = f"--screenshot: no preview: {getattr(window, 'last_message', 'unknown error')}"
         else:
             try:
-                _write_png(grab_window(window), dest)
+                pix = grab_window(window)
+                _write_png(pix, dest)
                 outcome["error"] = None
+                outcome["info"] = f"{pix.width()}x{pix.height()}, {app.platformName()}"
             except FilmStyleError as exc:
                 outcome["error"] = str(exc)
         app.quit()
@@ -132,4 +137,5 @@ def run_panel(job: str | Path | None = None, *, frame: int | None = None, screen
     window.close()
     if outcome.get("error"):
         raise FilmStyleError(outcome["error"])
+    print(f"wrote {dest} ({outcome['info']})", file=sys.stderr)
     return 0
