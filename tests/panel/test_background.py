@@ -100,7 +100,7 @@ def test_render_with_progress_then_cancel(qtbot, window, tmp_path):
     assert not w.render_button.isEnabled() and w.cancel_button.isEnabled() and w.progress.isVisible()
     qtbot.waitUntil(lambda: any(u["done"] >= 2 for u in updates), timeout=120_000)
     w.cancel_render()
-    qtbot.waitUntil(lambda: hasattr(w, "last_render"), timeout=120_000)
+    qtbot.waitUntil(lambda: w.last_render is not None, timeout=120_000)
     status = w.last_render
     assert status["state"] == "cancelled" and 2 <= status["done"] < len(frames), status
     assert "cancelled after" in w.last_message and w.render_button.isEnabled() and not w.progress.isVisible()
@@ -111,9 +111,8 @@ def test_render_with_progress_then_cancel(qtbot, window, tmp_path):
     assert [u["done"] for u in updates] == sorted(u["done"] for u in updates)
 
     # Render again to the end: frames already there are skipped, the rest written.
-    del w.last_render
     assert w.render()
-    qtbot.waitUntil(lambda: hasattr(w, "last_render"), timeout=240_000)
+    qtbot.waitUntil(lambda: w.last_render is not None, timeout=240_000)
     assert w.last_render["state"] == "done" and w.last_render["skipped"] == status["written"]
     assert len(list((tmp_path / "out").glob("o.*.exr"))) == len(frames)
     assert w.progress.maximum() == len(frames)

@@ -146,3 +146,45 @@ def test_a_bad_job_is_one_line_and_the_window_stays_usable(qtbot, window, job_di
     assert not window.open_job(job_dir / "bad.yaml")
     assert "bad.yaml: styles[0].style (line 4): unknown style 'teal-gould'" in window.last_message
     assert window.doc is None and window.open_job(job_dir / "job.yaml")
+
+
+def test_user_styles_and_imported_images_in_the_picker(qtbot, window, job_dir):
+    """A named style from the user's styles file and an imported painting: both in the picker,
+    both picked into the job, both rendered by the worker (which reads the same styles file)."""
+    import os
+    from pathlib import Path
+
+    from filmstyle.panel.service import ThumbnailRequest
+    from tests.panel.conftest import write_style_image
+
+    cfg = Path(os.environ["FILMSTYLE_CONFIG_DIR"])
+    write_style_image(cfg / "paintings" / "bands.png")
+    (cfg / "styles.yaml").write_text("bands: paintings/bands.png\n")
+    write_style_image(job_dir / "paint" / "mine.png")
+    (job_dir / "one.yaml").write_text("filmstyle: 2\ninput: plates/plate.####.exr\noutput: out/o.####.exr\n"
+                                      "styles: [starry-blue]\n")
+    w = window
+    try:
+        w.open_job(job_dir / "one.yaml")
+        kinds = {c.style: c.kind for c in w.looks.choices}
+        assert kinds["bands"] == "user" and kinds["starry-blue"] == "builtin"
+        assert w.looks.import_image(str(job_dir / "paint" / "mine.png")) == "paint/mine.png"
+        assert w.doc.styles() == [{"style": "paint/mine.png"}]
+        assert {c.style: c.kind for c in w.looks.choices}["paint/mine.png"] == "image"
+        wait_settled(qtbot, w, timeout=180_000)
+        assert w.viewer.has_after, w.last_message
+        picker = w.looks.picker
+        item = next(picker.item(i) for i in range(picker.count()) if picker.item(i).text() == "bands")
+        qtbot.mouseClick(picker.viewport(), Qt.MouseButton.LeftButton, pos=picker.visualItemRect(item).center())
+        assert w.doc.styles() == [{"style": "bands"}] and w.doc.error is None
+        wait_settled(qtbot, w, timeout=180_000)
+        assert w.viewer.has_after, w.last_message
+        # An image style's tile is the image itself (no render).
+        choice = next(c for c in w.looks.choices if c.style == "bands")
+        with qtbot.waitSignal(w.link.thumbnailDone, timeout=30_000) as got:
+            w.link.request_thumbnails([ThumbnailRequest("bands", w.doc.absolute_data(), w.view, choice.image)])
+        assert got.args[0] == "bands" and got.args[1].shape[1] == 64
+        assert w.save()
+        assert "styles: [bands]" in (job_dir / "one.yaml").read_text()
+    finally:
+        (cfg / "styles.yaml").unlink()

@@ -113,7 +113,6 @@ class LookEditor(QWidget):
         self._set_style, self._remove_style = set_style, remove_style
         self.blend = QListWidget()
         self.blend.setIconSize(QSize(56, 35))
-        self.blend.setMaximumHeight(130)
         self.add_button = QPushButton("Add to blend")
         self.add_button.setToolTip("Add the picked style to the blend (its weight is a curve in the curve editor)")
         self.remove_button = QPushButton("Remove")
@@ -170,6 +169,8 @@ class LookEditor(QWidget):
         self.blend.setCurrentRow(min(row, len(entries) - 1))
         self.blend.blockSignals(False)
         self.remove_button.setEnabled(len(entries) > 1)
+        rows = min(max(len(entries), 2), 4)  # room for two to four slots; more scroll
+        self.blend.setFixedHeight(rows * 39 + 2 * self.blend.frameWidth() + 4)
         self._rebuild_picker([e["style"] for e in entries])
 
     def _rebuild_picker(self, used: list[str]) -> None:

@@ -21,8 +21,7 @@ import yaml  # noqa: F401 - loaded with the window, not on the UI thread's first
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+                               QScrollArea, QSlider, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from filmstyle.errors import FilmStyleError
 from filmstyle.job.params import Parameter
@@ -31,6 +30,7 @@ from filmstyle.panel.curve_editor import CurvePanel
 from filmstyle.panel.display import SourceView
 from filmstyle.panel.document import JobDocument, Lane
 from filmstyle.panel.preview import PROXY_CHOICES
+from filmstyle.panel.render_bar import RenderBar
 from filmstyle.panel.service import PreviewRequest, ThumbnailRequest, WorkerLink
 from filmstyle.panel.style_picker import LookEditor
 from filmstyle.panel.viewer import WipeViewer, to_qimage
@@ -80,8 +80,6 @@ class PanelWindow(QMainWindow):
         self.link.previewFailed.connect(self._preview_failed)
         self.link.thumbnailDone.connect(self._thumbnail_done)
         self.link.thumbnailFailed.connect(self._thumbnail_failed)
-        self.link.renderProgress.connect(self._render_progress)
-        self.link.renderDone.connect(self._render_done)
         self.link.start()
         self._refresh()
 
@@ -131,16 +129,10 @@ class PanelWindow(QMainWindow):
         main.setStretchFactor(1, 1)
         self.setCentralWidget(main)
         self.message = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        self.progress.setMaximumWidth(260)
-        self.render_button = QPushButton("Render")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
         self.statusBar().addWidget(self.message, 1)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addPermanentWidget(self.render_button)
-        self.statusBar().addPermanentWidget(self.cancel_button)
+        self.renders = RenderBar(self.statusBar(), self.link, self._status)
+        self.render_button, self.cancel_button = self.renders.render_button, self.renders.cancel_button
+        self.progress = self.renders.progress
         self._menus()
         self.slider.valueChanged.connect(self.set_frame)
         self.frame_box.valueChanged.connect(self.set_frame)
@@ -150,7 +142,6 @@ class PanelWindow(QMainWindow):
         self.curves.editor.frameRequested.connect(self.set_frame)
         self.looks.thumbnailsWanted.connect(self._maybe_thumbnails)
         self.render_button.clicked.connect(self.render)
-        self.cancel_button.clicked.connect(self.cancel_render)
 
     def _menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
@@ -429,48 +420,20 @@ class PanelWindow(QMainWindow):
 
     # -- rendering ---------------------------------------------------------------------------------
     def render(self) -> bool:
-        """Render the job as edited (saved or not) through the worker."""
+        """Render the job as edited (saved or not) through the worker (see :mod:`.render_bar`)."""
         doc = self.doc
         if doc is None or doc.job is None:
             self._status(doc.error if doc is not None and doc.error else "open a job first", error=True)
             return False
-        if self.link.rendering:
-            return False
-        self.link.start_render(doc.absolute_data())
-        self.progress.setRange(0, 0)
-        self.progress.setVisible(True)
-        self.render_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self._status("render: sent to the worker")
-        return True
+        return self.renders.start(doc.absolute_data())
 
     def cancel_render(self) -> None:
-        self.link.cancel_render()
-        self.cancel_button.setEnabled(False)
-        self._status("render: cancelling after the current frame…")
+        self.renders.cancel()
 
-    def _render_progress(self, status: dict) -> None:
-        total = max(int(status.get("total") or 0), 1)
-        self.progress.setRange(0, total)
-        self.progress.setValue(int(status.get("done") or 0))
-        self.progress.setFormat(f"%v/%m frames  {status.get('fps') or 0:.2f} fps")
-        if self.cancel_button.isEnabled():
-            self._status(f"render: {status.get('state')} {status.get('done')}/{status.get('total')} frames")
-
-    def _render_done(self, status: dict) -> None:
-        self.progress.setVisible(False)
-        self.render_button.setEnabled(self.doc is not None)
-        self.cancel_button.setEnabled(False)
-        state = status.get("state")
-        if state == "done":
-            self._status(f"render done: {status.get('written')} written, {status.get('skipped')} skipped "
-                         f"→ {status.get('output')}")
-        elif state == "cancelled":
-            self._status(f"render cancelled after {status.get('done')} of {status.get('total')} frames "
-                         f"(the frames written are complete)")
-        else:
-            self._status(f"render failed: {status.get('error')}", error=True)
-        self.last_render = status
+    @property
+    def last_render(self) -> dict | None:
+        """The final status of the last render (None while one runs or before the first)."""
+        return self.renders.last
 
     def _link_failed(self, error: str) -> None:
         self._status(f"worker: {error}", error=True)
