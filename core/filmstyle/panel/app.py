@@ -50,7 +50,7 @@ def grab_window(window):
 
 def _write_png(pix, dest: Path) -> None:
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp.png")
-    if not pix.save(str(tmp), "PNG"):
+    if not pix.save(str(tmp), "PNG", 0):  # quality 0: the strongest zlib compression
         tmp.unlink(missing_ok=True)
         raise FilmStyleError(f"{dest}: cannot write the screenshot")
     os.replace(tmp, dest)

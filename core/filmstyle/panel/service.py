@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -48,6 +49,8 @@ from filmstyle.panel.preview import (THUMBNAIL_SIDE, preview_job, proxy_field_av
 __all__ = ["PreviewRequest", "ThumbnailRequest", "WorkerLink", "thumbnail_cache_dir"]
 
 _POLL = 0.05
+#: Reduced plates kept (the frames visited last); older ones are deleted from the temp folder.
+_PLATES = 8
 
 
 def thumbnail_cache_dir() -> Path:
@@ -114,6 +117,7 @@ class WorkerLink(QObject):
         self._views = _Slot()
         self._previews = _Slot()
         self._plates: dict[tuple, Any] = {}
+        self._folders = itertools.count(1)
         self._render_cancel = threading.Event()
         self._render_thread: threading.Thread | None = None
         self.link_error: str | None = None
@@ -229,12 +233,17 @@ class WorkerLink(QObject):
 
     def _plate(self, source: Path, frame: int, *, factor: int = 1, size: tuple[int, int] | None = None,
                part: int | str | None = None, name: str = "plate"):
+        """A reduced copy of ``source`` (kept for the last :data:`_PLATES` frames, then deleted)."""
         st = source.stat()
         key = (str(source), st.st_mtime_ns, st.st_size, frame, factor, size, part, name)
-        if key not in self._plates:
-            folder = self.temp / f"{name}-{len(self._plates)}"
-            folder.mkdir(parents=True, exist_ok=True)
-            self._plates[key] = write_plate(source, frame, folder, size=size, factor=factor, part=part, name=name)
+        if key in self._plates:
+            self._plates[key] = self._plates.pop(key)  # most recently used last
+            return self._plates[key]
+        while len(self._plates) >= _PLATES:
+            old = self._plates.pop(next(iter(self._plates)))
+            shutil.rmtree(Path(old.pattern).parent, ignore_errors=True)
+        folder = self.temp / f"{name}-{next(self._folders)}"
+        self._plates[key] = write_plate(source, frame, folder, size=size, factor=factor, part=part, name=name)
         return self._plates[key]
 
     def _preview(self, req: PreviewRequest) -> None:
@@ -247,8 +256,9 @@ class WorkerLink(QObject):
             if req.factor > 1 and not proxy_field_available():
                 plate = self._plate(view.path, view.frame, factor=req.factor, part=req.data.get("part"))
                 if req.data.get("regions"):
-                    folder = self.temp / f"mattes-{req.serial}"
-                    folder.mkdir(exist_ok=True)
+                    # Beside the plate (deleted with it), one set per mask description.
+                    digest = hashlib.sha1(json.dumps(req.data["regions"], sort_keys=True, default=str).encode())
+                    folder = Path(plate.pattern).parent / f"mattes-{digest.hexdigest()[:12]}"
                     mattes = write_mattes(req.data, plate, view.full_size, folder)
                     plate = dataclasses.replace(plate, mattes=mattes)
             out = self.temp / "previews"

@@ -144,6 +144,7 @@ class LookEditor(QWidget):
         self.base_dir: Path | None = None
         self._thumbs: dict[str, QPixmap] = {}
         self._entries: list[dict] = []
+        self._picker_key: tuple | None = None
         self.picker.itemClicked.connect(self._picked)
         self.add_button.clicked.connect(self._add)
         self.remove_button.clicked.connect(self._remove)
@@ -174,6 +175,10 @@ class LookEditor(QWidget):
         self._rebuild_picker([e["style"] for e in entries])
 
     def _rebuild_picker(self, used: list[str]) -> None:
+        key = (tuple(used), tuple(self.imported), self.base_dir)
+        if key == self._picker_key:
+            return  # the user styles file is read again when the job's styles or folder change
+        self._picker_key = key
         choices, error = style_choices(used, self.imported, self.base_dir)
         self.note.setText(error or "")
         if [c.style for c in choices] == [c.style for c in self.choices]:
