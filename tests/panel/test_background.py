@@ -150,3 +150,14 @@ def test_the_panel_never_imports_torch(panel_worker, job_dir, tmp_path):
     assert line, proc.stdout + proc.stderr
     report = json.loads(line[0][len("REPORT "):])
     assert report == {"preview": True, "torch": False, "heavy": []}, report
+
+
+def test_the_installed_pyside6_keeps_python_objects_alive():
+    """PySide6 6.12.0 dropped a reference to True/False on every signal emit, which aborts Python
+    3.11 after a few hundred emits (the panel emits thousands); pyproject.toml excludes it."""
+    code = ("from PySide6.QtCore import QObject, Signal\n"
+            "class A(QObject):\n    s = Signal()\n    t = Signal(object)\n"
+            "a = A()\na.t.connect(lambda v: None)\n"
+            "for i in range(5000):\n    a.s.emit()\n    a.t.emit(None)\nprint('alive')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "alive", proc.stderr[-500:]

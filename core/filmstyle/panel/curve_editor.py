@@ -238,7 +238,7 @@ class CurveEditor(QWidget):
             if self.active is None or lane.path != self.active.path:
                 curve = self.curves.get(lane.id)
                 if curve is not None:
-                    self._draw_curve(p, r, curve, QColor(120, 120, 130, 110), 1.0)
+                    self._draw_curve(p, r, curve, QColor(120, 120, 130, 110), 1.0, step=5)
         curve = self.curve
         if curve is not None:
             self._draw_curve(p, r, curve, QColor(255, 170, 60), 2.0)
@@ -276,9 +276,10 @@ class CurveEditor(QWidget):
             p.setPen(QPen(QColor(90, 90, 100), 1, Qt.PenStyle.DashLine))
             p.drawLine(QPointF(self.frame_to_x(edge), r.top()), QPointF(self.frame_to_x(edge), r.bottom()))
 
-    def _draw_curve(self, p: QPainter, r: QRectF, curve: Curve, colour: QColor, width: float) -> None:
-        # One sample per pixel column, mapped with arrays: a paint must stay cheap on the UI thread.
-        xs = np.linspace(r.left(), r.right(), max(2, int(r.width())))
+    def _draw_curve(self, p: QPainter, r: QRectF, curve: Curve, colour: QColor, width: float, step: int = 2) -> None:
+        # A sample every ``step`` pixels, mapped with arrays: a paint must stay cheap on the UI thread
+        # (building the points is most of its cost).
+        xs = np.linspace(r.left(), r.right(), max(2, int(r.width() / step)))
         a, b = self.shot
         frames = (a - (b - a) * 0.03) + (xs - r.left()) / r.width() * (b - a) * 1.06
         lo, hi = self.value_range()

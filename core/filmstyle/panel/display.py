@@ -36,6 +36,7 @@ from filmstyle.panel.relocate import absolute
 __all__ = ["DisplayTransform", "SourceView", "load_source_view", "read_display", "image_thumbnail", "reduce"]
 
 _UNTONEMAPPED = ("Un-tone-mapped", "Standard")
+_SLICE = 1 << 14
 
 
 class DisplayTransform:
@@ -58,7 +59,10 @@ class DisplayTransform:
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """``(H, W, 3)`` float32 in the source colourspace → ``(H, W, 3)`` uint8 display RGB."""
         px = np.ascontiguousarray(np.nan_to_num(rgb, nan=0.0, posinf=65504.0, neginf=0.0), dtype=np.float32)
-        self._cpu.applyRGB(px)
+        flat = px.reshape(-1, 3)
+        # OCIO keeps the GIL while it runs: slices of 16k pixels let the UI thread in between.
+        for start in range(0, len(flat), _SLICE):
+            self._cpu.applyRGB(flat[start:start + _SLICE])
         return np.ascontiguousarray(np.clip(px * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
     def __repr__(self) -> str:
