@@ -137,6 +137,7 @@ def wait_settled(qtbot, w, timeout: int = 120_000) -> None:
     """Until the frame, its preview and any thumbnails have arrived."""
     try:
         qtbot.waitUntil(lambda: not w.busy, timeout=timeout)
-    except Exception:
+    except Exception as exc:
+        message = getattr(w, "last_message", "")
         raise AssertionError(f"not settled: view {w.view}, preview pending {w._preview_pending}, "
-                             f"thumbnails {sorted(w._thumbs_pending)}, message {getattr(w, 'last_message', '')!r}")
+                             f"thumbnails {sorted(w._thumbs_pending)}, message {message!r}") from exc

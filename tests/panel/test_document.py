@@ -123,7 +123,8 @@ def test_saving_without_edits_keeps_every_field(job_dir, tmp_path):
 
 def test_version_1_is_saved_as_version_2(job_dir):
     (job_dir / "old.yaml").write_text("filmstyle: 1\ninput: plates/plate.####.exr\noutput: out/o.####.exr\n"
-                                      "styles: [starry-blue]\ncolour: {input_colorspace: ACEScg}\npreserve_colour: 0.5\n")
+                                      "styles: [starry-blue]\ncolour: {input_colorspace: ACEScg}\n"
+                                      "preserve_colour: 0.5\n")
     doc = JobDocument.open(job_dir / "old.yaml")
     doc.save(job_dir / "new.yaml")
     data = yaml.safe_load((job_dir / "new.yaml").read_text())
@@ -144,7 +145,8 @@ def test_save_as_elsewhere_keeps_naming_the_same_files(job_dir, tmp_path):
     assert "../../job_dir" not in text and "plates/plate.####.exr" in text
     original = {w: os.path.normpath(p) for w, p in job_paths(JobDocument.open(job_dir / "job.yaml").job)}
     moved = {w: os.path.normpath(p) for w, p in job_paths(load_job(dest))}
-    assert moved["input"] == original["input"] and moved["styles[0].style"] == str((job_dir / "paint/bands.png").resolve())
+    assert moved["input"] == original["input"]
+    assert moved["styles[0].style"] == str((job_dir / "paint/bands.png").resolve())
     assert doc.path == dest and doc.base_dir == elsewhere
 
 

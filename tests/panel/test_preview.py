@@ -105,8 +105,8 @@ def test_preview_job_through_the_worker(job_dir, panel_worker, tmp_path):
     assert (out.width, out.height) == (32, 24)
     assert np.abs(out.rgb - io.read_frame(io.FrameSequence(plate.pattern, (1004,)).path(1004)).rgb).mean() > 0.01
     # At strength 0 (and no regions) the network does not run: the preview is the reduced plate.
-    plain = {k: v for k, v in job.items() if k not in ("regions", "default")} | {"strength": 0,
-                                                                                  "output": str(tmp_path / "z.####.exr")}
+    plain = {k: v for k, v in job.items() if k not in ("regions", "default")}
+    plain |= {"strength": 0, "output": str(tmp_path / "z.####.exr")}
     status = panel_worker.wait(panel_worker.submit(plain)["id"], poll=0.05, timeout=120)
     assert status["state"] == "done", status
     same = io.read_frame(tmp_path / "z.1004.exr").rgb

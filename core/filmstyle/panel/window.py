@@ -191,6 +191,7 @@ class PanelWindow(QMainWindow):
         except FilmStyleError as exc:
             self.frames = ()
             self._status(str(exc), error=True)
+            self.viewer.set_message(str(exc))
         self.frame = self.frames[0] if self.frames else 0
         self._refresh()
 
