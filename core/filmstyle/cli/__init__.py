@@ -29,7 +29,8 @@ app = typer.Typer(
 )
 
 #: Modules (under ``filmstyle.cli``) whose import registers commands on :data:`app`.
-COMMAND_MODULES: tuple[str, ...] = ("core_commands", "worker_commands", "job_commands", "metrics_commands")
+COMMAND_MODULES: tuple[str, ...] = ("core_commands", "worker_commands", "job_commands", "metrics_commands",
+                                    "host_commands")
 
 
 def reports_errors(fn):
