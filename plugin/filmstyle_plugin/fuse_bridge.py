@@ -47,7 +47,8 @@ from filmstyle_plugin.client import WorkerClient, WorkerError  # noqa: E402
 from filmstyle_plugin.exr_header import pixel_digest  # noqa: E402
 from filmstyle_plugin.schema import Param, load_schema  # noqa: E402
 
-__all__ = ["RESULT_OK", "RESULT_ERROR", "BridgeError", "render", "main", "MASK_CHANNELS", "DEFAULT_CACHE_MB"]
+__all__ = ["RESULT_OK", "RESULT_ERROR", "BridgeError", "render", "main", "MASK_CHANNELS", "DEFAULT_CACHE_MB",
+           "build_frame_job", "look_key", "chain_signature", "evict"]
 
 RESULT_OK = "FILMSTYLE OK"
 RESULT_ERROR = "FILMSTYLE ERROR"
@@ -162,6 +163,15 @@ def look_key(request: Dict[str, Any], job: Dict[str, Any]) -> str:
     }
     blob = json.dumps(state, sort_keys=True, default=str).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:40]
+
+
+def chain_signature(values: Dict[str, Any], params: List[Param], masked: bool) -> str:
+    """What must stay the same for a frame to continue the temporal chain of the frame before:
+    every value that cannot be keyed (styles, colour, device...) and whether a mask is connected.
+    Keyed values (strength, blend, temporal amount) change from frame to frame within a chain."""
+    fixed = {p.name: values.get(p.name, p.default) for p in params if not p.animatable}
+    blob = json.dumps({"fixed": fixed, "masked": masked}, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 # ------------------------------------------------------------------------------ tool state
@@ -283,14 +293,16 @@ def render(request: Dict[str, Any], *, client: Optional[WorkerClient] = None) ->
     stateful = float(values.get("temporal") or 0.0) > 0.0
     tool = request["tool"]
     budget = float(request.get("cache_mb") or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_MB)
+    chain = chain_signature(values, params, bool(request.get("mask")))
     with _ToolLock(work):
         previous = None
         if stateful:
             state = _read_state(work)
-            if whole and state and state.get("frame") == frame - 1 and state.get("tool") == tool:
+            if (whole and state and state.get("frame") == frame - 1 and state.get("tool") == tool
+                    and state.get("chain") == chain):
                 previous = state
-            chain = previous["key"] if previous else "start"
-            key = hashlib.sha256(f"{base}|{tool}|{frame}|{chain}".encode()).hexdigest()[:40]
+            after = previous["key"] if previous else "start"
+            key = hashlib.sha256(f"{base}|{tool}|{frame}|{after}".encode()).hexdigest()[:40]
         else:
             key = base
         result = cache / f"{key}.exr"
@@ -311,7 +323,7 @@ def render(request: Dict[str, Any], *, client: Optional[WorkerClient] = None) ->
                 _copy_into(request["input"], source_copy)
             else:
                 os.utime(str(source_copy))
-            _write_json(work / "state.json", {"tool": tool, "frame": frame, "key": key,
+            _write_json(work / "state.json", {"tool": tool, "frame": frame, "key": key, "chain": chain,
                                               "input": str(source_copy), "output": str(result)})
         elif (work / "state.json").exists():
             (work / "state.json").unlink()  # a stateless frame breaks the temporal chain

@@ -194,8 +194,9 @@ class ShotSessions:
         signature = plan_signature(plan)
         with self._lock:
             session = self._sessions.pop(request.tool, None)
-        if session is not None and session.signature != signature:
-            session = None
+        replaced = session is not None and session.signature != signature
+        if replaced:
+            session = None  # the look changed: earlier frames say nothing about this one
         if session is None:
             session = _Session(ShotPipeline(plan, stylizer=stylizer), signature)
         pipeline = session.pipeline
@@ -207,7 +208,7 @@ class ShotSessions:
             pipeline.reset()
         elif not self._holds(session, request):
             pipeline.reset()
-            if request.previous_input and request.previous_output:
+            if request.previous_input and request.previous_output and not replaced:
                 src, out = Path(request.previous_input), Path(request.previous_output)
                 if src.is_file() and out.is_file():
                     try:
