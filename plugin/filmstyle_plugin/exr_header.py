@@ -51,7 +51,8 @@ class ExrHeader:
         entry = self.attributes.get(name)
         if entry is None or entry[0] != "box2i" or len(entry[1]) != 16:
             return None
-        return struct.unpack("<4i", entry[1])  # type: ignore[return-value]
+        x0, y0, x1, y1 = struct.unpack("<4i", entry[1])
+        return int(x0), int(y0), int(x1), int(y1)
 
     @property
     def compression(self) -> Optional[int]:
@@ -123,7 +124,7 @@ def file_digest(path: Union[str, Path]) -> str:
 def _chunk_count(header: ExrHeader) -> Optional[int]:
     entry = header.attributes.get("chunkCount")
     if entry is not None and len(entry[1]) == 4:
-        return struct.unpack("<i", entry[1])[0]
+        return int(struct.unpack("<i", entry[1])[0])
     window, compression = header.box("dataWindow"), header.compression
     if window is None or compression not in _LINES_PER_CHUNK or header.tiled:
         return None

@@ -132,7 +132,8 @@ def _value_at(keys: Keys, frame: float) -> float:
 
 def _blend_keys(w1: Keys, w2: Keys) -> Keys:
     """The second look's share ``w2 / (w1 + w2)`` as keys (exact per whole frame)."""
-    frames = sorted({k[0] for k in w1} | {k[0] for k in w2})
+    # A constant weight is one key at frame 0: its frame means nothing.
+    frames = sorted({k[0] for k in w1 if len(w1) > 1} | {k[0] for k in w2 if len(w2) > 1}) or [w2[0][0]]
     totals = {f: _value_at(w1, f) + _value_at(w2, f) for f in frames}
     constant_total = len({round(t, 12) for t in totals.values()}) == 1 and next(iter(totals.values())) > 0
     if constant_total and [k[0] for k in w2] == frames:

@@ -165,6 +165,22 @@ def _output_pattern(root: str, media: MediaInfo, job: Dict[str, Any], last_frame
     return os.path.join(root or os.path.join(media.folder, "filmstyle"), base, f"{base}.{pad}{ext}")
 
 
+def _strength_problem(job: Dict[str, Any], name: str) -> Optional[str]:
+    """Built-in looks go to strength 1 (image styles to 2): say so before anything renders."""
+    from filmstyle_plugin.schema import load_schema
+
+    builtins = next((p.choices for p in load_schema() if p.name == "style"), [])
+    if not all(str(s.get("style", "")) in builtins for s in job.get("styles", [])):
+        return None
+    strength = job.get("strength", 1.0)
+    keys = strength.get("keys", []) if isinstance(strength, dict) else strength
+    values = [k[1] for k in keys] if isinstance(keys, list) else [keys]
+    high = max((float(v) for v in values), default=0.0)
+    if high > 1.0:
+        return f"{name}: strength {high:g} is above 1, the most a built-in look takes (a style image goes to 2)"
+    return None
+
+
 def plan_clips(timeline: "Timeline", items: Sequence["TimelineItem"], options: Options,
                look: Dict[str, Any]) -> List[ClipPlan]:
     """Plan every item; :class:`PlanError` lists every problem found (nothing is half-planned)."""
@@ -190,6 +206,10 @@ def plan_clips(timeline: "Timeline", items: Sequence["TimelineItem"], options: O
             errors += exc.lines
             continue
         job = keys.apply(dict(look))
+        problem = _strength_problem(job, rng.name)
+        if problem:
+            errors.append(problem)
+            continue
         job.update({"filmstyle": protocol.JOB_VERSION, "input": media.pattern, "frames": rng.frame_range,
                     "overwrite": False})
         if options.input_colorspace:

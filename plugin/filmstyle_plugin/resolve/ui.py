@@ -11,7 +11,7 @@ import os
 import queue
 import threading
 import traceback
-from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from filmstyle_plugin.client import WorkerClient, WorkerError
 from filmstyle_plugin.fuse_gen import fuse_inputs
@@ -220,8 +220,11 @@ class StylizeWindow(_Window):
                 if self.cancel_requested:
                     self.post("skipped", index)
                     continue
-                final = flow.render_clip(client, plan, lambda s, i=index: self.post("progress", (i, s)),
-                                         lambda: self.cancel_requested)
+
+                def progress(status: Dict[str, Any], i: int = index) -> None:
+                    self.post("progress", (i, status))
+
+                final = flow.render_clip(client, plan, progress, lambda: self.cancel_requested)
                 self.post("rendered", (index, final))
         except WorkerError as exc:
             self.post("error", str(exc))

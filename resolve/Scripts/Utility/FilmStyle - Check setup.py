@@ -7,7 +7,7 @@ import os
 import sys
 
 
-def _filmstyle_plugin_path():
+def _filmstyle_plugin_path() -> "str | None":
     """The folder holding filmstyle_plugin: host.json's "plugin_path" (written by the installer).
 
     The same config folder as filmstyle_plugin.paths.config_dir, which cannot be imported yet.
@@ -31,7 +31,7 @@ def _filmstyle_plugin_path():
     if not path or not os.path.isdir(os.path.join(path, "filmstyle_plugin")):
         print(f"FilmStyle: no filmstyle_plugin found; run the FilmStyle installer (it writes {host_file})")
         return None
-    return path
+    return str(path)
 
 
 _path = _filmstyle_plugin_path()
