@@ -194,7 +194,7 @@ class _ToolLock:
                 return self
             except FileExistsError:
                 try:
-                    if time.time() - self.path.stat().st_mtime > _LOCK_STALE_S:
+                    if self._stale():
                         self.path.unlink()  # left by a bridge that was killed
                         continue
                 except OSError:
@@ -203,6 +203,25 @@ class _ToolLock:
                     raise BridgeError(f"{self.path}: another render of this tool did not finish "
                                       f"within {self.wait:g} s") from None
                 time.sleep(0.05)
+
+    def _stale(self) -> bool:
+        if time.time() - self.path.stat().st_mtime > _LOCK_STALE_S:
+            return True
+        if sys.platform == "win32":
+            return False  # no cheap liveness test: the age decides
+        try:
+            pid = int(self.path.read_text().strip() or "0")
+        except (OSError, ValueError):
+            return False  # being written right now
+        if pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def __exit__(self, *exc: Any) -> None:
         if self.fd is not None:

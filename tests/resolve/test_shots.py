@@ -16,7 +16,7 @@ from filmstyle.jobs import build_plan
 from filmstyle.render import FramePipeline, render_sequence
 from filmstyle.server.queue import JobQueue, parse_job
 from filmstyle.server.shots import ShotSessions, parse_shot_request
-from tests.resolve.conftest import read_rgb, write_sequence
+from tests.resolve.conftest import read_rgb, write_exr, write_sequence
 
 LOOK = {"styles": [{"style": "starry-blue", "weight": 1.0}], "strength": 1.0, "temporal": 0.6}
 
@@ -91,6 +91,20 @@ def test_a_jump_starts_the_shot_afresh(queue, plates, tmp_path):
     np.testing.assert_allclose(jumped, reference(plates, tmp_path, "6")[6], atol=1e-6)
     # Frame 7 continues from 6 again.
     np.testing.assert_allclose(host.frame(7), reference(plates, tmp_path / "r67", "6-7")[7], atol=1e-6)
+
+
+def test_a_cut_inside_a_run_of_frames_starts_the_shot_afresh(queue, plates, tmp_path):
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for f in (1, 2, 3):
+        shutil.copyfile(plates / f"shot.{f:04d}.exr", cut / f"shot.{f:04d}.exr")
+    ramp = np.linspace(2.0, 6.0, 64, dtype=np.float32)[None, :, None] * np.ones((48, 1, 3), np.float32)
+    write_exr(cut / "shot.0004.exr", ramp)  # another shot: a bright grey ramp
+    host = Host(queue, cut, tmp_path)
+    for f in (1, 2, 3):
+        host.frame(f)
+    after_cut = host.frame(4)  # consecutive, but the picture changed completely
+    np.testing.assert_allclose(after_cut, reference(cut, tmp_path, "4")[4], atol=1e-6)
 
 
 def test_a_frame_the_host_served_from_its_cache_is_rebuilt_from_disk(queue, plates, tmp_path):

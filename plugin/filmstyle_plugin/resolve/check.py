@@ -48,7 +48,10 @@ def report(resolve: Optional["Resolve"], fusion: Any) -> List[str]:
     if client is None:
         lines.append("ok       no worker running now; the Fuse and scripts start one when needed")
     else:
-        health = client.health()
+        try:
+            health = client.health()
+        except WorkerError as exc:
+            health = {"version": f"? ({exc})"}
         lines.append(f"ok       worker {health.get('version')} (pid {health.get('pid')}) at {client.base_url}, "
                      f"{health.get('pending', 0)} job(s) pending")
     if fusion is not None:

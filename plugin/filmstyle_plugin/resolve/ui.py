@@ -224,7 +224,11 @@ class StylizeWindow(_Window):
                 def progress(status: Dict[str, Any], i: int = index) -> None:
                     self.post("progress", (i, status))
 
-                final = flow.render_clip(client, plan, progress, lambda: self.cancel_requested)
+                try:
+                    final = flow.render_clip(client, plan, progress, lambda: self.cancel_requested)
+                except WorkerError as exc:  # this item refused (e.g. a frame missing): the others go on
+                    self.post("error", f"{plan.name}: {exc}; no take added")
+                    continue
                 self.post("rendered", (index, final))
         except WorkerError as exc:
             self.post("error", str(exc))
