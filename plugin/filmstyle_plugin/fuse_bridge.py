@@ -149,7 +149,7 @@ def look_key(request: Dict[str, Any], job: Dict[str, Any]) -> str:
     """What decides the frame's pixels, as a hash: the pixels in, every value, files the look reads."""
     look = {k: v for k, v in job.items() if k not in ("input", "output", "overwrite", "regions")}
     deps = [_stamp(s["style"]) for s in job.get("styles", []) if os.path.sep in s["style"] or "/" in s["style"]]
-    ocio = (job.get("colour") or {}).get("ocio")
+    ocio = (job.get("color") or {}).get("ocio")
     if ocio and not str(ocio).startswith("ocio://"):
         deps.append(_stamp(ocio))
     mask = request.get("mask")

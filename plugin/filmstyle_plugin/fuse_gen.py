@@ -67,7 +67,7 @@ RESOLVE_COLOURSPACES: Tuple[Tuple[str, Optional[str]], ...] = (
     ("ACEScct", "ACEScct"),
     ("Other (type the name below)", None),
 )
-COLOURSPACE_PARAM = "colourspace"
+COLORSPACE_PARAM = "input_colorspace"
 
 
 class FuseInput:
@@ -83,9 +83,9 @@ class FuseInput:
         self.choices: List[str] = list(param.choices)
         self.values: Optional[List[str]] = None  # combo index -> schema value, when not the choices
         self.other_id: Optional[str] = None
-        if param.name == COLOURSPACE_PARAM and control in ("ComboControl", "TextEditControl"):
+        if param.name == COLORSPACE_PARAM and control in ("ComboControl", "TextEditControl"):
             # Resolve hands Fusion pixels in the timeline's colourspace: offer those by name.
-            self.control, self.kind = "ComboControl", "colourspace"
+            self.control, self.kind = "ComboControl", "colorspace"
             self.choices = [label for label, _ in RESOLVE_COLOURSPACES]
             self.values = [name or "" for _, name in RESOLVE_COLOURSPACES]
             self.other_id = self.id + "Other"
@@ -101,7 +101,7 @@ class FuseInput:
         p = self.param
         if self.kind == "enum":
             return self.choices.index(p.default) if p.default in self.choices else 0
-        if self.kind == "colourspace":
+        if self.kind == "colorspace":
             return 0
         if self.kind == "bool":
             return 1 if p.default else 0
@@ -115,7 +115,7 @@ class FuseInput:
         out: List[Tuple[str, Any]] = [("LINKID_DataType", self.data_type), ("INPID_InputControl", self.control)]
         if self.data_type == "Number":
             out.append(("INP_Default", self.default))
-        if self.kind in ("enum", "colourspace", "bool") or p.type == "int":
+        if self.kind in ("enum", "colorspace", "bool") or p.type == "int":
             out.append(("INP_Integer", True))
         if self.kind == "number" and p.range is not None:
             # MinScale/MaxScale only set the slider's span; MinAllowed/MaxAllowed clamp the value.
@@ -125,7 +125,7 @@ class FuseInput:
             out += [("TEC_Lines", 1), ("INPS_DefaultText", self.default)]
         if self.control == "FileControl":
             out += [("FC_IsSaver", False), ("FC_ClipBrowse", False)]
-        if self.kind in ("enum", "colourspace"):
+        if self.kind in ("enum", "colorspace"):
             out += [("CC_LabelPosition", "Horizontal")]
             out += [("CCS_AddString", c) for c in self.choices]
         return out
@@ -135,7 +135,7 @@ def _control(param: Param) -> Optional[str]:
     hosts = getattr(param, "hosts", None)
     if isinstance(hosts, dict):
         return hosts.get("fuse")  # no "fuse" entry: not exposed in Fusion
-    return TYPE_CONTROLS[param.type]
+    return TYPE_CONTROLS[param.type]  # a schema without hosts: the control follows the type
 
 
 def fuse_inputs(params: Optional[Sequence[Param]] = None) -> List[FuseInput]:
@@ -180,7 +180,7 @@ def render_fuse_block(inputs: Optional[List[FuseInput]] = None) -> str:
         lines.append("\t{")
         lines.append(f"\t\tname = {lua_value(inp.name)}, id = {lua_value(inp.id)}, label = {lua_value(inp.label)},")
         lines.append(f"\t\tkind = {lua_value(inp.kind)}, animatable = {lua_value(inp.param.animatable)},")
-        if inp.kind in ("enum", "colourspace"):
+        if inp.kind in ("enum", "colorspace"):
             lines.append(f"\t\tchoices = {_list(inp.choices)},")
         if inp.values is not None:
             lines.append(f"\t\tvalues = {_list(inp.values)},")
@@ -215,7 +215,7 @@ def render_template(inputs: Optional[List[FuseInput]] = None) -> str:
     inputs = fuse_inputs() if inputs is None else inputs
     published = [_instance("MainInput1", "Input", name="Input")]
     for inp in inputs:
-        if inp.param.host == "mask":
+        if getattr(inp.param, "role", None) == "mask":
             continue  # the Mask input is not published (an Edit-page effect has no second clip)
         extra: List[Tuple[str, Any]] = []
         if inp.kind == "number" and inp.param.range is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from filmstyle.keys import Key, parse_curve
+from filmstyle.job.curves import Key, parse_curve
 from filmstyle_plugin.fuse_gen import RESOLVE_COLOURSPACES
 from filmstyle_plugin.resolve import add_node as node
 from filmstyle_plugin.resolve.ui import run_add_node
@@ -49,7 +49,7 @@ def test_bezier_keys_reproduce_filmstyle_curves(text):
 ])
 def test_tangents_are_the_cores(keys):
     import numpy as np
-    from filmstyle.keys import _smooth_tangents
+    from filmstyle.job.curves import _smooth_tangents
 
     core = _smooth_tangents(tuple(Key(f, v, i) for f, v, i in keys), np.array([k[0] for k in keys]),
                             np.array([k[1] for k in keys]))
@@ -60,10 +60,10 @@ def test_a_migration_job_becomes_two_looks_a_blend_and_keyed_strength():
     job = {"styles": [{"style": "pale-wash", "weight": {"keys": [[1001, 1, "linear"], [1024, 0, "linear"]]}},
                       {"style": "starry-blue", "weight": {"keys": [[1001, 0, "linear"], [1024, 1, "linear"]]}}],
            "strength": {"keys": [[1001, 0, "smooth"], [1009, 1, "smooth"], [1024, 0.3, "linear"]]},
-           "temporal": 0.6, "colour": {"input_colorspace": "DaVinci Intermediate WideGamut"}, "device": "cpu"}
+           "temporal": 0.6, "color": {"input_colorspace": "DaVinci Intermediate WideGamut"}, "device": "cpu"}
     static, curves = node.node_settings(job)
     assert static["Style"] == 0 and static["Style2"] == 20 and static["Temporal"] == 0.6
-    assert static["Colourspace"] == [n for _, n in RESOLVE_COLOURSPACES].index("DaVinci Intermediate WideGamut")
+    assert static["InputColorspace"] == [n for _, n in RESOLVE_COLOURSPACES].index("DaVinci Intermediate WideGamut")
     assert curves["Blend"] == [(1001.0, 0.0, "linear"), (1024.0, 1.0, "linear")]
     assert len(curves["Strength"]) == 3
 
@@ -99,7 +99,7 @@ def test_the_window_adds_the_node_keyed_from_a_job_file(fuse_registry, tmp_path)
     job_file.write_text(
         "filmstyle: 1\ninput: shot/plate.####.exr\noutput: out/x.####.exr\nframes: 1001-1024\n"
         "styles:\n  - {style: pale-wash, weight: '1001:1, 1024:0'}\n  - {style: starry-blue, weight: '1001:0, 1024:1'}\n"
-        "strength: '1001:0 smooth, 1009:1 smooth, 1024:0.3'\npreserve_colour: 0.5\n")
+        "strength: '1001:0 smooth, 1009:1 smooth, 1024:0.3'\npreserve_color: 0.5\n")
     comp = fus.Comp(fuse_registry, {"COMPN_RenderStart": 0.0})
     fusion = fus.FusionApp(comp)
     resolve = rs.Resolve(None, fusion)
@@ -117,7 +117,7 @@ def test_the_window_adds_the_node_keyed_from_a_job_file(fuse_registry, tmp_path)
     tool = comp.tools[0]
     assert tool.ignored == [], "every input the script set exists on the Fuse"
     assert comp.undo == [("start", "Add FilmStyle"), ("end", True)]
-    assert tool.GetInput("Style") == 0 and tool.GetInput("Style2") == 20 and tool.GetInput("PreserveColour") == 0.5
+    assert tool.GetInput("Style") == 0 and tool.GetInput("Style2") == 20 and tool.GetInput("PreserveColor") == 0.5
     strength = parse_curve("1001:0 smooth, 1009:1 smooth, 1024:0.3")
     blend = parse_curve("1001:0, 1024:1")
     for comp_frame in range(0, 24):

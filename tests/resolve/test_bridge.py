@@ -63,10 +63,10 @@ def test_the_frame_job_follows_the_schema_and_the_mask_is_a_region(tmp_path):
     req = request(tmp_path)
     req["mask"] = str(write(tmp_path / "mask.exr", plate_rgb(2)))
     values = fuse_bridge._values({"style": "pale-wash", "style2": "starry-blue", "blend": 0.25, "strength": 0.5,
-                                  "mask_channel": "rgba.green", "colourspace": "ACEScg"}, params)
+                                  "mask_channel": "rgba.green", "input_colorspace": "ACEScg"}, params)
     job = fuse_bridge.build_frame_job(req, values, str(tmp_path / "out.exr"), params)
     assert job["styles"] == [{"style": "pale-wash", "weight": 0.75}, {"style": "starry-blue", "weight": 0.25}]
-    assert job["colour"] == {"input_colorspace": "ACEScg"}
+    assert job["color"] == {"input_colorspace": "ACEScg"}
     assert job["regions"] == [{"name": "mask", "mask": {"file": req["mask"], "channel": "G", "fit": "stretch"}}]
     from filmstyle.server.queue import parse_job
 

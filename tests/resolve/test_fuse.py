@@ -35,7 +35,7 @@ def comp(filmstyle_env, tmp_path):
 def new_tool(comp: FuseHost, frame: int = 1001, name: str = "FilmStyle1"):
     tool = comp.add_tool(name)
     tool.connect("Input", rgba(frame), depth=8)
-    tool.set("Colourspace", ACESCG)  # the plates are scene-linear ACEScg
+    tool.set("InputColorspace", ACESCG)  # the plates are scene-linear ACEScg
     return tool
 
 
@@ -48,9 +48,9 @@ def direct(tmp: Path, frames: dict[int, np.ndarray], **look) -> dict[int, np.nda
     """The same pixels rendered as a sequence job through the same worker."""
     for f, px in frames.items():
         write_exr(tmp / "direct" / f"in.{f}.exr", px, "float")
-    job = {"filmstyle": 1, "input": str(tmp / "direct" / "in.####.exr"), "output": str(tmp / "direct" / "out.####.exr"),
+    job = {"filmstyle": 2, "input": str(tmp / "direct" / "in.####.exr"), "output": str(tmp / "direct" / "out.####.exr"),
            "frames": f"{min(frames)}-{max(frames)}", "overwrite": True,
-           "colour": {"input_colorspace": "ACEScg"}, "styles": [{"style": "starry-blue", "weight": 1.0}], **look}
+           "color": {"input_colorspace": "ACEScg"}, "styles": [{"style": "starry-blue", "weight": 1.0}], **look}
     client = WorkerClient.connect(start=False)
     final = client.wait(client.submit(job)["id"], timeout=300)
     assert final["state"] == "done", final
@@ -170,7 +170,7 @@ def test_the_mask_input_limits_the_look(comp):
 
 def test_a_smaller_data_window_is_kept(comp):
     tool = comp.add_tool()
-    tool.set("Colourspace", ACESCG)
+    tool.set("InputColorspace", ACESCG)
     window = (8, 4, 56, 40)  # left, bottom, right, top: a DoD inside the 64x48 frame
     tool.connect("Input", rgba(1001), window=window, depth=7)
     out, out_window, depth = tool.render(1001)
@@ -207,13 +207,13 @@ def test_a_refused_request_is_an_error_frame_with_the_workers_reason(comp, tmp_p
     assert stripes(out, rgba(1001)) > 0.2
     assert len(tool.console) == 1 and "missing.jpg" in tool.console[0], tool.console
     tool.set("StyleImage", "")
-    tool.set("Colourspace", [label for label, _ in RESOLVE_COLOURSPACES].index("Other (type the name below)"))
+    tool.set("InputColorspace", [label for label, _ in RESOLVE_COLOURSPACES].index("Other (type the name below)"))
     out, *_ = tool.render(1001)
     assert "'Other' is chosen" in tool.console[-1]
-    tool.set("ColourspaceOther", "not a colourspace")
+    tool.set("InputColorspaceOther", "not a colourspace")
     out, *_ = tool.render(1001)
     assert "not a colourspace" in tool.console[-1] and stripes(out, rgba(1001)) > 0.2
-    tool.set("ColourspaceOther", "ACEScg")
+    tool.set("InputColorspaceOther", "ACEScg")
     out, *_ = tool.render(1001)
     assert tool.status() == "Frame 1001: stylized" and len(tool.console) == 3
 

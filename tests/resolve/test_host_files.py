@@ -34,6 +34,9 @@ def _param(**extra) -> Param:
 
 def test_the_fuse_control_follows_hosts_fuse_or_the_type():
     plain = _param()
+    assert plain.hosts == {}  # listed in no host: not exposed
+    assert fuse_gen.fuse_inputs([plain]) == []
+    del plain.hosts  # a schema from before "hosts": the control follows the type
     assert [i.control for i in fuse_gen.fuse_inputs([plain])] == ["SliderControl"]
     screw = _param()
     screw.hosts = {"nuke": "Double_Knob", "fuse": "ScrewControl", "panel": "slider"}  # type: ignore[attr-defined]

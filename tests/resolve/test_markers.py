@@ -33,14 +33,14 @@ def test_three_markers_make_a_migration_and_a_strength_ramp():
 
 def test_blends_spans_and_other_keys():
     keys = parse({
-        2.0: marker("style=pale-wash:1,starry-blue:3 temporal=0.6 preserve_colour=0.5", duration=5.0),
+        2.0: marker("style=pale-wash:1,starry-blue:3 temporal=0.6 preserve_color=0.5", duration=5.0),
         20.0: marker("STYLE=Starry_Blue Ease"),
     })
     # A five-frame marker holds over its span: keys at its first and last frame.
     assert keys.styles == [("pale-wash", [[1003, 0.25, "linear"], [1007, 0.25, "linear"], [1021, 0.0, "smooth"]]),
                            ("starry-blue", [[1003, 0.75, "linear"], [1007, 0.75, "linear"], [1021, 1.0, "smooth"]])]
     assert keys.values == {"temporal": [[1003, 0.6, "linear"], [1007, 0.6, "linear"]],
-                           "preserve_colour": [[1003, 0.5, "linear"], [1007, 0.5, "linear"]]}
+                           "preserve_color": [[1003, 0.5, "linear"], [1007, 0.5, "linear"]]}
 
 
 def test_a_style_image_path(tmp_path):

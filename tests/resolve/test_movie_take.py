@@ -46,7 +46,7 @@ def encode_prores(path: Path) -> Path:
 def movie(filmstyle_env, tmp_path) -> Path:
     path = encode_prores(tmp_path / "A001C003.mov")
     # The capability itself: the worker renders the movie's first frame, numbered from its timecode.
-    probe = {"filmstyle": 1, "input": str(path), "output": str(tmp_path / "probe" / "p.#####.exr"),
+    probe = {"filmstyle": 2, "input": str(path), "output": str(tmp_path / "probe" / "p.#####.exr"),
              "frames": str(FIRST), "styles": ["starry-blue"]}
     client = WorkerClient.connect(start=True)
     try:
@@ -95,7 +95,7 @@ def test_a_prores_item_with_three_markers_lands_as_a_take_at_the_right_frames(mo
     # Frame-accurate and keyed: the take's first frame is the item's first movie frame, at its keys.
     out = Path(plan.output.replace("#####", "{:05d}"))
     for frame, weights, strength in ((FIRST + 10, (1.0, 0.0), 0.2), (FIRST + 21, (0.0, 1.0), 0.5)):
-        job = {"filmstyle": 1, "input": str(movie), "output": str(tmp_path / "check" / f"{frame}.#####.exr"),
+        job = {"filmstyle": 2, "input": str(movie), "output": str(tmp_path / "check" / f"{frame}.#####.exr"),
                "frames": str(frame), "overwrite": True, "strength": strength,
                "styles": [{"style": "starry-blue", "weight": weights[0]}, {"style": "pale-wash", "weight": weights[1]}]}
         client = WorkerClient.connect(start=False)

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from filmstyle.errors import JobError
-from filmstyle.jobs import build_plan
-from filmstyle.render import FramePipeline, render_sequence
+from filmstyle.job.plan import build_plan
+from filmstyle.engine.pipeline import FramePipeline
+from filmstyle.engine.sequence import render_sequence
 from filmstyle.server.queue import JobQueue, parse_job
 from filmstyle.server.shots import ShotSessions, parse_shot_request
 from tests.resolve.conftest import read_rgb, write_exr, write_sequence
@@ -37,7 +38,7 @@ def queue():
 
 def reference(plates: Path, tmp: Path, frames: str, **look) -> dict[int, np.ndarray]:
     """A sequence render of ``frames`` (one pipeline, frames in order)."""
-    data = {"filmstyle": 1, "input": str(plates / "shot.####.exr"), "output": str(tmp / "ref" / "out.####.exr"),
+    data = {"filmstyle": 2, "input": str(plates / "shot.####.exr"), "output": str(tmp / "ref" / "out.####.exr"),
             "frames": frames, "overwrite": True, **LOOK, **look}
     plan = build_plan(parse_job(data, tmp))
     render_sequence(plan, pipeline=FramePipeline(plan))
@@ -57,7 +58,7 @@ class Host:
         src = self.tmp / f"in_{stem}.exr"
         shutil.copyfile(self.plates / f"shot.{frame:04d}.exr", src)
         out = self.tmp / f"out_{stem}.exr"
-        job = {"filmstyle": 1, "input": str(src), "output": str(out), "overwrite": True, **LOOK, **look}
+        job = {"filmstyle": 2, "input": str(src), "output": str(out), "overwrite": True, **LOOK, **look}
         previous = self.last if chain and self.last and self.last["frame"] == frame - 1 else None
         request = parse_shot_request(tool, {"frame": frame, "key": stem, "job": job, "previous": previous})
         record = self.queue.submit(build_plan(parse_job(job, self.tmp)),

@@ -114,7 +114,7 @@ def test_three_markers_stylize_the_item_and_land_a_take_at_the_right_frames(worl
     out = Path(plan.output.replace("####", "{:04d}"))
     folder = world.root / "check"
     for frame, weights, strength in ((1011, (1.0, 0.0), 0.2), (1016, (6 / 11, 5 / 11), 1.0), (1022, (0.0, 1.0), 0.5)):
-        job = {"filmstyle": 1, "input": world.pattern, "output": str(folder / f"{frame}.####.exr"),
+        job = {"filmstyle": 2, "input": world.pattern, "output": str(folder / f"{frame}.####.exr"),
                "frames": str(frame), "overwrite": True, "strength": strength,
                "styles": [{"style": "starry-blue", "weight": weights[0]}, {"style": "pale-wash", "weight": weights[1]}]}
         direct(job)

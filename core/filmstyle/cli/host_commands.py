@@ -16,15 +16,6 @@ import typer
 from filmstyle.cli import reports_errors
 from filmstyle.cli.job_commands import job_app
 
-#: Top-level fields that hold curves.
-CURVE_FIELDS = ("strength", "temporal", "preserve_colour", "histogram_match")
-
-
-def _curve(value: Any, field: str) -> Any:
-    from filmstyle.keys import parse_curve
-
-    return parse_curve(value, field=field).to_data()
-
 
 def _absolute(path: str, base: Path) -> str:
     p = Path(path).expanduser()
@@ -32,7 +23,7 @@ def _absolute(path: str, base: Path) -> str:
 
 
 def _style_path(text: str, base: Path) -> str:
-    from filmstyle.styles import builtin_index
+    from filmstyle.job.styles import builtin_index
 
     stripped = text.strip()
     if builtin_index(stripped) is not None or not any(c in stripped for c in "/\\."):
@@ -42,9 +33,8 @@ def _style_path(text: str, base: Path) -> str:
     return _absolute(stripped, base)
 
 
-def _styles(entries: list[dict[str, Any]], base: Path, where: str) -> list[dict[str, Any]]:
-    return [{"style": _style_path(e["style"], base), "weight": _curve(e.get("weight", 1.0), f"{where}[{i}].weight")}
-            for i, e in enumerate(entries)]
+def _styles(entries: list[dict[str, Any]], base: Path) -> list[dict[str, Any]]:
+    return [dict(e, style=_style_path(e["style"], base)) for e in entries]
 
 
 def _masks(node: Any, base: Path) -> Any:
@@ -57,34 +47,27 @@ def _masks(node: Any, base: Path) -> Any:
 
 
 def job_as_host_data(job_file: Path) -> dict[str, Any]:
-    """The job file as plain data for a host (see the module docstring)."""
-    from filmstyle.jobs import load_job
+    """The job file as plain data for a host (see the module docstring); the job is validated
+    first, so a host only ever gets a job the worker accepts."""
+    from filmstyle.job.source import load_job
 
     job = load_job(job_file)
     base = job.base_dir
-    data = job.to_data()
+    data = job.to_data()  # curves as {"keys": [...]} or a number already
     data["input"] = _absolute(data["input"], base)
     data["output"] = _absolute(data["output"], base)
-    colour = data.get("colour") or {}
-    if colour.get("ocio") and not str(colour["ocio"]).startswith("ocio://"):
-        colour["ocio"] = _absolute(colour["ocio"], base)
+    color = data.get("color") or {}
+    if color.get("ocio") and not str(color["ocio"]).startswith("ocio://"):
+        color["ocio"] = _absolute(color["ocio"], base)
     if "styles" in data:
-        data["styles"] = _styles(data["styles"], base, "styles")
-    for name in CURVE_FIELDS:
-        if name in data:
-            data[name] = _curve(data[name], name)
-    for i, region in enumerate(data.get("regions", [])):
+        data["styles"] = _styles(data["styles"], base)
+    for region in data.get("regions", []):
         region["mask"] = _masks(region["mask"], base)
         if "styles" in region:
-            region["styles"] = _styles(region["styles"], base, f"regions[{i}].styles")
-        if "strength" in region:
-            region["strength"] = _curve(region["strength"], f"regions[{i}].strength")
+            region["styles"] = _styles(region["styles"], base)
     default = data.get("default")
-    if isinstance(default, dict):
-        if "styles" in default:
-            default["styles"] = _styles(default["styles"], base, "default.styles")
-        if "strength" in default:
-            default["strength"] = _curve(default["strength"], "default.strength")
+    if isinstance(default, dict) and "styles" in default:
+        default["styles"] = _styles(default["styles"], base)
     return data
 
 

@@ -17,8 +17,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from filmstyle.errors import FilmStyleError
+from filmstyle.job.paths import job_paths
 from filmstyle.server.discovery import PathPolicy
-from filmstyle.server.queue import JobQueue, job_paths, parse_job
+from filmstyle.server.queue import JobQueue, parse_job
 from filmstyle.server.shots import ShotSessions, parse_shot_request
 
 __all__ = ["add_shot_routes"]
@@ -45,7 +46,7 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
             job = parse_job(shot.job, base_dir)
         except FilmStyleError as exc:
             return JSONResponse({"detail": _one_line(exc)}, status_code=422)
-        paths = [(f"job.{where}", path) for where, path in job_paths(shot.job, base_dir)]
+        paths = [(f"job.{where}", path) for where, path in job_paths(job)]
         for where, text in (("previous.input", shot.previous_input), ("previous.output", shot.previous_output)):
             if text:
                 paths.append((where, Path(text) if Path(text).is_absolute() else base_dir / text))
@@ -54,7 +55,7 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
             if refusal:
                 return JSONResponse({"detail": refusal}, status_code=403)
         try:
-            from filmstyle.jobs import build_plan
+            from filmstyle.job.plan import build_plan
 
             plan = build_plan(job)
         except FilmStyleError as exc:

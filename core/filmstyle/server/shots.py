@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from filmstyle import io
+from filmstyle.engine.pipeline import FramePipeline
+from filmstyle.engine.stylize import FrameStylizer
 from filmstyle.errors import FilmStyleError, JobError
-from filmstyle.render import FramePipeline, RenderPlan
-from filmstyle.stylize import FrameStylizer
+from filmstyle.job.plan import RenderPlan
 
 __all__ = ["MAX_SESSIONS", "ShotPipeline", "ShotRequest", "ShotSessions", "parse_shot_request", "plan_signature"]
 
@@ -48,10 +49,11 @@ def plan_signature(plan: RenderPlan) -> tuple:
     keying them over a shot is what the state is for.
     """
     looks = tuple(tuple(layer.style for layer in look.styles) for look in plan.looks)
+    regions = tuple(region.look for region in plan.regions)
     return (
-        looks, len(plan.regions), plan.default is not None, plan.ocio, plan.input_colorspace, plan.working_space,
-        plan.layer, plan.part, plan.device, plan.precision, plan.temporal is not None, plan.temporal_cut_threshold,
-        plan.preserve_colour is not None, plan.histogram_match is not None, plan.network,
+        looks, regions, plan.default, plan.ocio, plan.input_colorspace, plan.working_space, plan.layer, plan.part,
+        plan.device, plan.precision, plan.temporal is not None, plan.temporal_cut_threshold,
+        plan.preserve_color is not None, plan.histogram_match is not None, plan.network,
     )
 
 
@@ -60,18 +62,19 @@ class ShotPipeline(FramePipeline):
     and the per-look state carries over, indexed by the host's frame numbers."""
 
     def advance(self, plan: RenderPlan, frame: int) -> None:
-        """Take ``plan`` (same signature as the first) for the host frame ``frame``."""
+        """Take ``plan`` (same signature as the first) for the host frame ``frame``: its per-frame
+        values reach every look; each look's renderer keeps its state."""
         self.plan = plan
-        self._looks = plan.looks
-        self._look_index = {id(look): i for i, look in enumerate(self._looks)}
-        self._output_format = plan.output_format
-        self._output_transforms.clear()
+        self.color.plan = plan  # same colour settings (the signature), so its transforms stay valid
+        for renderer, look in zip(self._looks, plan.looks):
+            renderer.plan, renderer.look = plan, look
         # The render loop passes the plan's own frame number; the state runs on the host's.
         self._frame_index = {plan.source.frames[0]: int(frame)}
 
     def reset(self) -> None:
         """Forget every look's state and the cut detector's (the next frame starts a shot)."""
-        self._states.clear()
+        for renderer in self._looks:
+            renderer.blender, renderer.shot, renderer.last = None, None, None
         self._cuts = None
         self._cuts_last = None
 

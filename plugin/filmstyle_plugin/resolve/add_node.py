@@ -2,7 +2,7 @@
 
 The job (read by ``filmstyle job json``) gives the node's settings: one or two built-in looks (or
 one style image), and every curve (strength, the blend between the two looks, temporal, preserve
-colour) becomes a BezierSpline on the matching input with one Fusion key per curve key:
+color) becomes a BezierSpline on the matching input with one Fusion key per curve key:
 
 * ``linear`` segments: handles a third of the way along the straight line;
 * ``smooth`` segments: handles along the curve's own tangents (filmstyle's monotone cubic), which
@@ -176,7 +176,7 @@ def node_settings(job: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Keys]]
     else:
         raise NodeError("styles: the node blends two built-in looks, or uses one style image; "
                         f"the job has {', '.join(names)}")
-    for name in ("strength", "temporal", "preserve_colour"):
+    for name in ("strength", "temporal", "preserve_color"):
         if name in job and name in by_name:
             keys = curve_keys(job[name], name)
             if len(keys) == 1:
@@ -185,18 +185,18 @@ def node_settings(job: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Keys]]
                 curves[by_name[name].id] = keys
     if job.get("stroke_scale") is not None and "stroke_scale" in by_name:
         static[by_name["stroke_scale"].id] = float(job["stroke_scale"])
-    colour = job.get("colour") or {}
-    cs = by_name.get("colourspace")
-    if cs is not None and colour.get("input_colorspace"):
-        wanted = str(colour["input_colorspace"])
+    color = job.get("color") or {}
+    cs = by_name.get("input_colorspace")
+    if cs is not None and color.get("input_colorspace"):
+        wanted = str(color["input_colorspace"])
         names_by_index = [n for _, n in RESOLVE_COLOURSPACES]
         if wanted in names_by_index:
             static[cs.id] = names_by_index.index(wanted)
         else:
             static[cs.id] = names_by_index.index(None)
             static[str(cs.other_id)] = wanted
-    if colour.get("ocio") and "ocio" in by_name:
-        static[by_name["ocio"].id] = str(colour["ocio"])
+    if color.get("ocio") and "ocio" in by_name:
+        static[by_name["ocio"].id] = str(color["ocio"])
     for name in ("device", "precision"):
         if job.get(name) and name in by_name:
             choices = by_name[name].choices

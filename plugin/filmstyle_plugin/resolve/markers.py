@@ -5,11 +5,11 @@ A marker named ``filmstyle`` (any case) is a key; its note says what it keys::
     style=starry-blue strength=0.8 smooth
     style=pale-wash:1,starry-blue:3          # a blend: weights, normalised at the marker
     strength=0 hold
-    temporal=0.6 preserve_colour=0.5
+    temporal=0.6 preserve_color=0.5
 
 * ``key=value`` pairs separated by spaces. Keys: ``style`` and every keyable parameter of the
   schema except ``blend`` (a blend is written in ``style``): ``strength``, ``temporal``,
-  ``preserve_colour``.
+  ``preserve_color``.
 * ``style=`` takes built-in looks (``filmstyle styles`` lists them) or style images (a path
   without spaces); ``NAME:WEIGHT`` entries separated by commas make a blend. A style a marker does
   not name has weight 0 at that marker, so ``style=A`` at one marker and ``style=B`` at a later one

@@ -36,8 +36,8 @@ __all__ = ["Options", "ClipPlan", "PlanError", "TakeError", "BIN_NAME", "target_
 
 BIN_NAME = "FilmStyle"
 #: Job fields a job file contributes (input, output, frames and overwrite come from the timeline).
-LOOK_FIELDS = ("styles", "strength", "layer", "part", "colour", "device", "precision", "regions", "default",
-               "bit_depth", "compression", "clean_nans", "temporal", "temporal_cut_threshold", "preserve_colour",
+LOOK_FIELDS = ("styles", "strength", "layer", "part", "color", "device", "precision", "regions", "default",
+               "bit_depth", "compression", "clean_nans", "temporal", "temporal_cut_threshold", "preserve_color",
                "histogram_match", "stroke_scale", "stroke_detail", "tiling", "tile_size", "shot_stats")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -213,7 +213,7 @@ def plan_clips(timeline: "Timeline", items: Sequence["TimelineItem"], options: O
         job.update({"filmstyle": protocol.JOB_VERSION, "input": media.pattern, "frames": rng.frame_range,
                     "overwrite": False})
         if options.input_colorspace:
-            job["colour"] = dict(job.get("colour") or {}, input_colorspace=options.input_colorspace)
+            job["color"] = dict(job.get("color") or {}, input_colorspace=options.input_colorspace)
         job["output"] = _output_pattern(options.output_root, media, job, rng.last_frame)
         plans.append(ClipPlan(item, rng, job, keys.count))
     if errors:
