@@ -19,6 +19,11 @@ starts a new state; per-frame values (strength, weights, temporal amount) do not
 
 At most :data:`MAX_SESSIONS` tools keep state (least recently used first out): each holds two
 full frames per look.
+
+:class:`ShotPipeline` carries the engine's per-look renderers (their temporal blenders and shot
+statistics) from one plan to the next; ``tests/resolve/test_shots.py`` holds it to a sequence
+render of the same frames. Rebuilding from disk undoes the strength mix with this frame's
+strength: exact when the strength is 1 or did not change from the frame before.
 """
 
 from __future__ import annotations
