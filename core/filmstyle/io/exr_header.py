@@ -1,0 +1,532 @@
+"""OpenEXR headers read and written byte for byte, without OpenImageIO.
+
+OIIO presents a header through its own attribute names and drops what it has no name for (preview
+images, other plugins' namespaces), and its writer adds what the source never had (``DateTime``,
+``colorInteropID``). This module reads the file layout itself (magic, version flags, every part's
+attributes as raw bytes, the chunk offset tables), so that
+
+* :func:`validate_exr` can refuse a damaged header before OIIO sees it (bounded sizes, windows,
+  chunk tables inside the file), and
+* :func:`restore_attributes` can give a file OIIO wrote the source's own attributes back, only the
+  structural ones (channels, compression, tiling, chunk count...) taken from what was written.
+
+Layout (OpenEXR file layout documentation): magic ``76 2f 31 01``, a 4-byte version field (low
+byte 2, flags above), one header per part (``name\\0 type\\0 int32 size, value``... then ``\\0``;
+a multi-part file ends its header list with one more ``\\0``), one table of uint64 chunk offsets
+per part, then the chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from filmstyle.errors import InputError, OutputError
+
+__all__ = [
+    "MAGIC",
+    "ExrAttribute",
+    "ExrHeader",
+    "ExrLayout",
+    "read_layout",
+    "validate_exr",
+    "restore_attributes",
+    "serialize_layout",
+    "STRUCTURAL_ATTRIBUTES",
+]
+
+MAGIC = b"\x76\x2f\x31\x01"
+FLAG_TILED = 0x200
+FLAG_LONG_NAMES = 0x400
+FLAG_NON_IMAGE = 0x800
+FLAG_MULTIPART = 0x1000
+_KNOWN_FLAGS = FLAG_TILED | FLAG_LONG_NAMES | FLAG_NON_IMAGE | FLAG_MULTIPART
+
+#: Attributes that describe how the pixels are stored: a rewritten file takes these from what
+#: was actually written, every other attribute from the source.
+STRUCTURAL_ATTRIBUTES = frozenset({
+    "channels", "compression", "dataWindow", "tiles", "lineOrder", "chunkCount", "type",
+    "dwaCompressionLevel", "version", "maxSamplesPerPixel",
+})
+
+COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab",
+                "htj2k256", "htj2k32")
+#: Scanlines per chunk of each compression code (OpenEXR's table).
+_LINES_PER_CHUNK = (1, 1, 1, 16, 32, 16, 32, 32, 32, 256, 256, 32)
+LINE_ORDERS = ("increasingY", "decreasingY", "randomY")
+LEVEL_MODES = ("one level", "mipmap", "ripmap")
+ROUNDING_MODES = ("down", "up")
+PIXEL_TYPES = ("uint", "half", "float")
+
+#: Bounds that keep a damaged or hostile header from asking for unbounded memory or time.
+MAX_HEADER_BYTES = 256 << 20
+MAX_ATTRIBUTES = 4096
+MAX_PARTS = 1024
+MAX_CHANNELS = 4096
+MAX_SIDE = 1 << 20
+MAX_PIXELS = 1 << 30
+MAX_CHUNKS = 1 << 24
+_REQUIRED = ("channels", "compression", "dataWindow", "displayWindow", "lineOrder",
+             "pixelAspectRatio", "screenWindowCenter", "screenWindowWidth")
+
+
+class ExrHeaderError(InputError):
+    """An EXR file whose layout is damaged or out of bounds."""
+
+
+@dataclass(frozen=True)
+class ExrAttribute:
+    """One header attribute as stored: name, type name and the raw value bytes."""
+
+    name: str
+    type: str
+    data: bytes = field(repr=False)
+
+    def encode(self) -> bytes:
+        return (self.name.encode("latin-1") + b"\0" + self.type.encode("latin-1") + b"\0"
+                + struct.pack("<i", len(self.data)) + self.data)
+
+    def value(self) -> Any:
+        """The value as plain Python data (lists, numbers, strings); opaque types summarised."""
+        return decode_value(self.type, self.data)
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    pixel_type: int
+    linear: int
+    x_sampling: int
+    y_sampling: int
+
+    @property
+    def type_name(self) -> str:
+        return PIXEL_TYPES[self.pixel_type] if 0 <= self.pixel_type < 3 else f"type{self.pixel_type}"
+
+
+@dataclass(frozen=True)
+class ExrHeader:
+    """One part's attributes in file order."""
+
+    attributes: tuple[ExrAttribute, ...]
+
+    def get(self, name: str) -> ExrAttribute | None:
+        for a in self.attributes:
+            if a.name == name:
+                return a
+        return None
+
+    def names(self) -> list[str]:
+        return [a.name for a in self.attributes]
+
+    @property
+    def data_window(self) -> tuple[int, int, int, int]:
+        return _box2i(self._need("dataWindow"))
+
+    @property
+    def display_window(self) -> tuple[int, int, int, int]:
+        return _box2i(self._need("displayWindow"))
+
+    @property
+    def compression(self) -> int:
+        return self._need("compression").data[0]
+
+    @property
+    def tiles(self) -> tuple[int, int, int, int] | None:
+        """``(tile width, tile height, level mode, rounding mode)`` or None for scanlines."""
+        a = self.get("tiles")
+        if a is None or len(a.data) != 9:
+            return None
+        w, h, mode = struct.unpack("<IIB", a.data)
+        return w, h, mode & 0xF, mode >> 4
+
+    @property
+    def channels(self) -> list[Channel]:
+        return _chlist(self._need("channels").data)
+
+    @property
+    def part_type(self) -> str | None:
+        a = self.get("type")
+        return a.data.decode("latin-1") if a is not None else None
+
+    @property
+    def tiled(self) -> bool:
+        """Tiled part (``type`` says so, or, in a single-part file without ``type``, a ``tiles``)."""
+        t = self.part_type
+        return t in ("tiledimage", "deeptile") if t is not None else self.get("tiles") is not None
+
+    @property
+    def deep(self) -> bool:
+        return (self.part_type or "").startswith("deep")
+
+    def _need(self, name: str) -> ExrAttribute:
+        a = self.get(name)
+        if a is None:
+            raise ExrHeaderError(f"required attribute {name!r} is missing")
+        return a
+
+    def level_sizes(self) -> list[tuple[int, int]]:
+        """Pixel size of every level that holds chunks (one for scanline or one-level parts)."""
+        x0, y0, x1, y1 = self.data_window
+        w, h = x1 - x0 + 1, y1 - y0 + 1
+        tiles = self.tiles
+        if tiles is None or tiles[2] == 0:
+            return [(w, h)]
+        rnd = tiles[3]
+        if tiles[2] == 1:
+            n = _level_count(max(w, h), rnd)
+            return [(_level_size(w, i, rnd), _level_size(h, i, rnd)) for i in range(n)]
+        nx, ny = _level_count(w, rnd), _level_count(h, rnd)
+        return [(_level_size(w, lx, rnd), _level_size(h, ly, rnd)) for ly in range(ny) for lx in range(nx)]
+
+    def chunk_count(self) -> int | None:
+        """Chunks this part's header implies (None when the compression's chunk size is unknown)."""
+        a = self.get("chunkCount")
+        tiles = self.tiles
+        if self.tiled and tiles is not None:
+            tw, th = tiles[0], tiles[1]
+            return sum(-(-w // tw) * -(-h // th) for w, h in self.level_sizes())
+        comp = self.compression
+        if comp >= len(_LINES_PER_CHUNK):
+            return struct.unpack("<i", a.data)[0] if a is not None and len(a.data) == 4 else None
+        _, h = self.level_sizes()[0]
+        return -(-h // _LINES_PER_CHUNK[comp])
+
+
+@dataclass(frozen=True)
+class ExrLayout:
+    """Everything before the chunks: version flags, headers, offset tables."""
+
+    flags: int
+    headers: tuple[ExrHeader, ...]
+    header_end: int  # file offset of the first offset table
+    tables: tuple[tuple[int, ...], ...] = ()
+    file_size: int = 0
+
+    @property
+    def multipart(self) -> bool:
+        return bool(self.flags & FLAG_MULTIPART)
+
+
+def _level_count(n: int, rounding: int) -> int:
+    return (math.ceil(math.log2(n)) if rounding else int(math.floor(math.log2(n)))) + 1 if n > 1 else 1
+
+
+def _level_size(n: int, level: int, rounding: int) -> int:
+    size = -(-n // (1 << level)) if rounding else n >> level
+    return max(size, 1)
+
+
+def _box2i(a: ExrAttribute) -> tuple[int, int, int, int]:
+    if a.type != "box2i" or len(a.data) != 16:
+        raise ExrHeaderError(f"attribute {a.name!r} is not a box2i")
+    return struct.unpack("<4i", a.data)  # type: ignore[return-value]
+
+
+def _chlist(data: bytes) -> list[Channel]:
+    out: list[Channel] = []
+    pos = 0
+    while True:
+        end = data.find(b"\0", pos)
+        if end < 0:
+            raise ExrHeaderError("channel list is not terminated")
+        if end == pos:
+            return out
+        name = data[pos:end].decode("latin-1")
+        if end + 17 > len(data):
+            raise ExrHeaderError(f"channel {name!r} is cut short")
+        ptype, linear, xs, ys = struct.unpack("<iB3xii", data[end + 1:end + 17])
+        out.append(Channel(name, ptype, linear, xs, ys))
+        pos = end + 17
+        if len(out) > MAX_CHANNELS:
+            raise ExrHeaderError(f"more than {MAX_CHANNELS} channels")
+
+
+def _cstring(buf: bytes, pos: int, limit: int, what: str) -> tuple[str, int]:
+    end = buf.find(b"\0", pos, min(len(buf), pos + limit + 1))
+    if end < 0:
+        raise ExrHeaderError(f"{what} longer than {limit} bytes or cut short at byte {pos}")
+    return buf[pos:end].decode("latin-1"), end + 1
+
+
+def _read_header(buf: bytes, pos: int, long_names: bool) -> tuple[ExrHeader, int]:
+    limit = 255 if long_names else 31
+    attrs: list[ExrAttribute] = []
+    while True:
+        if pos >= len(buf):
+            raise ExrHeaderError("header is cut short")
+        if buf[pos] == 0:
+            return ExrHeader(tuple(attrs)), pos + 1
+        name, pos = _cstring(buf, pos, limit, "attribute name")
+        type_name, pos = _cstring(buf, pos, limit, f"type of attribute {name!r}")
+        if pos + 4 > len(buf):
+            raise ExrHeaderError(f"attribute {name!r} is cut short")
+        (size,) = struct.unpack_from("<i", buf, pos)
+        pos += 4
+        if size < 0 or pos + size > len(buf):
+            raise ExrHeaderError(f"attribute {name!r} claims {size} bytes, beyond the end of the file")
+        attrs.append(ExrAttribute(name, type_name, bytes(buf[pos:pos + size])))
+        pos += size
+        if len(attrs) > MAX_ATTRIBUTES:
+            raise ExrHeaderError(f"more than {MAX_ATTRIBUTES} attributes")
+
+
+def _parse(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
+    if buf[:4] != MAGIC:
+        raise ExrHeaderError("not an OpenEXR file (bad magic number)")
+    if len(buf) < 8:
+        raise ExrHeaderError("file is cut short")
+    (version,) = struct.unpack_from("<I", buf, 4)
+    flags = version & ~0xFF
+    if version & 0xFF != 2:
+        raise ExrHeaderError(f"unsupported OpenEXR version {version & 0xFF}")
+    if flags & ~_KNOWN_FLAGS:
+        raise ExrHeaderError(f"unknown version flags 0x{flags & ~_KNOWN_FLAGS:x}")
+    pos = 8
+    headers: list[ExrHeader] = []
+    long_names = bool(flags & FLAG_LONG_NAMES)
+    if flags & FLAG_MULTIPART:
+        while True:
+            if pos >= len(buf):
+                raise ExrHeaderError("header list is cut short")
+            if buf[pos] == 0:
+                pos += 1
+                break
+            header, pos = _read_header(buf, pos, long_names)
+            headers.append(header)
+            if len(headers) > MAX_PARTS:
+                raise ExrHeaderError(f"more than {MAX_PARTS} parts")
+        if not headers:
+            raise ExrHeaderError("multi-part file without parts")
+    else:
+        header, pos = _read_header(buf, pos, long_names)
+        headers.append(header)
+    layout = ExrLayout(flags, tuple(headers), pos, (), file_size)
+    if not tables:
+        return layout
+    counts = [h.chunk_count() for h in headers]
+    if any(c is None for c in counts):
+        return layout
+    total = sum(counts)  # type: ignore[arg-type]
+    if total > MAX_CHUNKS or pos + 8 * total > len(buf):
+        raise ExrHeaderError("chunk offset table reaches past the end of the file (truncated?)")
+    out: list[tuple[int, ...]] = []
+    for c in counts:
+        out.append(struct.unpack_from(f"<{c}Q", buf, pos))
+        pos += 8 * c  # type: ignore[operator]
+    return replace(layout, tables=tuple(out))
+
+
+def _read_prefix(path: Path) -> tuple[bytes, int]:
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, 2)
+            fh.seek(0)
+            # Headers are small; read generously (preview images, many parts) but bounded.
+            buf = fh.read(min(size, MAX_HEADER_BYTES))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return buf, size
+
+
+def read_layout(path: str | Path, *, tables: bool = True) -> ExrLayout:
+    """Parse an EXR file's headers (and chunk offset tables). Raises :class:`ExrHeaderError`."""
+    path = Path(path)
+    buf, size = _read_prefix(path)
+    try:
+        return _parse(buf, size, tables=tables)
+    except ExrHeaderError as exc:
+        raise ExrHeaderError(f"{path}: damaged EXR header: {exc}") from None
+
+
+def _check_window(name: str, box: tuple[int, int, int, int]) -> tuple[int, int]:
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    if not (1 <= w <= MAX_SIDE and 1 <= h <= MAX_SIDE):
+        raise ExrHeaderError(f"{name} is {w}x{h} pixels (at most {MAX_SIDE} a side)")
+    return w, h
+
+
+def _check_header(header: ExrHeader, index: int, multipart: bool, tiled_flag: bool) -> None:
+    where = f"part {index}: " if multipart else ""
+    try:
+        for name in _REQUIRED + (("name", "type", "chunkCount") if multipart else ()):
+            header._need(name)
+        w, h = _check_window("data window", header.data_window)
+        _check_window("display window", header.display_window)
+        if header.compression >= len(COMPRESSIONS) + 2:
+            raise ExrHeaderError(f"unknown compression code {header.compression}")
+        line_order = header._need("lineOrder").data
+        if len(line_order) != 1 or line_order[0] > 2:
+            raise ExrHeaderError("bad lineOrder")
+        channels = header.channels
+        if not channels:
+            raise ExrHeaderError("no channels")
+        for c in channels:
+            if not 0 <= c.pixel_type <= 2:
+                raise ExrHeaderError(f"channel {c.name!r} has unknown pixel type {c.pixel_type}")
+            if not (1 <= c.x_sampling <= w and 1 <= c.y_sampling <= h):
+                raise ExrHeaderError(f"channel {c.name!r} has sampling {c.x_sampling}x{c.y_sampling}")
+        if w * h > MAX_PIXELS or w * h * len(channels) > 4 * MAX_PIXELS:
+            raise ExrHeaderError(f"{w}x{h} pixels x {len(channels)} channels is beyond filmstyle's limit")
+        tiled = header.tiled or (tiled_flag and header.part_type is None)
+        tiles_attr = header.get("tiles")
+        if tiled or tiles_attr is not None:
+            if tiles_attr is None or len(tiles_attr.data) != 9:
+                raise ExrHeaderError("tiled part without a valid tile description")
+            tw, th, mode, rnd = header.tiles  # type: ignore[misc]
+            if not (1 <= tw <= MAX_SIDE and 1 <= th <= MAX_SIDE) or mode > 2 or rnd > 1:
+                raise ExrHeaderError(f"bad tile description {tw}x{th}, level mode {mode}, rounding {rnd}")
+        if multipart:
+            (count,) = struct.unpack("<i", header._need("chunkCount").data[:4].ljust(4, b"\0"))
+            implied = header.chunk_count()
+            if header.deep:
+                pass  # deep parts: OpenEXR checks sample tables itself
+            elif implied is not None and count != implied:
+                raise ExrHeaderError(f"chunkCount {count} does not match the {implied} chunks the header implies")
+    except ExrHeaderError as exc:
+        raise ExrHeaderError(f"{where}{exc}") from None
+    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+        raise ExrHeaderError(f"{where}malformed attribute ({exc})") from None
+
+
+def validate_exr(path: str | Path) -> ExrLayout:
+    """Check an EXR's layout before handing it to a decoder.
+
+    Refuses (one :class:`~filmstyle.errors.InputError` line naming the file): a bad magic or
+    version, attributes running past the end, missing required attributes, empty or absurd
+    windows (more than 2**20 a side or 2**30 pixels), unknown pixel types or compressions, bad
+    tile descriptions, and chunk tables that reach past the end of the file or point outside it.
+    """
+    path = Path(path)
+    layout = read_layout(path, tables=True)
+    try:
+        for i, header in enumerate(layout.headers):
+            _check_header(header, i, layout.multipart, bool(layout.flags & FLAG_TILED))
+        table_end = layout.header_end + 8 * sum(len(t) for t in layout.tables)
+        for i, table in enumerate(layout.tables):
+            for offset in table:
+                if not table_end <= offset < layout.file_size:
+                    raise ExrHeaderError(
+                        f"{'part %d: ' % i if layout.multipart else ''}chunk offset {offset} lies outside "
+                        f"the file ({layout.file_size} bytes; truncated or incomplete?)")
+    except ExrHeaderError as exc:
+        raise ExrHeaderError(f"{path}: damaged EXR header: {exc}") from None
+    return layout
+
+
+def serialize_layout(flags: int, headers: list[ExrHeader] | tuple[ExrHeader, ...]) -> bytes:
+    """The bytes from the magic number to the end of the header list."""
+    long_names = any(len(a.name) > 31 or len(a.type) > 31 for h in headers for a in h.attributes) or any(
+        len(c.name) > 31 for h in headers if h.get("channels") is not None for c in h.channels)
+    flags = (flags | FLAG_LONG_NAMES) if long_names else (flags & ~FLAG_LONG_NAMES)
+    out = bytearray(MAGIC + struct.pack("<I", 2 | flags))
+    for h in headers:
+        out += b"".join(a.encode() for a in h.attributes) + b"\0"
+    if flags & FLAG_MULTIPART:
+        out += b"\0"
+    return bytes(out)
+
+
+def merged_header(source: ExrHeader, written: ExrHeader) -> ExrHeader:
+    """``source``'s attributes in its order, the structural ones as ``written`` has them."""
+    attrs: list[ExrAttribute] = []
+    for a in source.attributes:
+        if a.name in STRUCTURAL_ATTRIBUTES:
+            w = written.get(a.name)
+            if w is not None:
+                attrs.append(w)
+        else:
+            attrs.append(a)
+    have = {a.name for a in attrs}
+    attrs += [a for a in written.attributes if a.name in STRUCTURAL_ATTRIBUTES and a.name not in have]
+    return ExrHeader(tuple(attrs))
+
+
+def restore_attributes(source: str | Path, written: str | Path, *, parts: dict[int, int] | None = None) -> None:
+    """Rewrite ``written`` (an EXR filmstyle just wrote) with the source's own header attributes.
+
+    Every attribute comes from ``source`` byte for byte, except :data:`STRUCTURAL_ATTRIBUTES`, which
+    come from ``written`` (they describe the chunks that were written). ``parts`` maps each written
+    part to its source part (default: the same index). The chunk offset tables are shifted by the
+    change in header length; the chunks themselves are not touched.
+
+    Raises:
+        OutputError: ``written`` has a layout this function cannot rewrite safely.
+    """
+    source, written = Path(source), Path(written)
+    src = read_layout(source, tables=False)
+    try:
+        data = written.read_bytes()
+    except OSError as exc:
+        raise OutputError(f"{written}: cannot re-read: {exc.strerror or exc}") from None
+    try:
+        out = _parse(data, len(data), tables=True)
+    except ExrHeaderError as exc:
+        raise OutputError(f"{written}: cannot rewrite the header OIIO wrote: {exc}") from None
+    if len(out.tables) != len(out.headers):
+        raise OutputError(f"{written}: chunk tables of an unknown compression; header not rewritten")
+    mapping = parts or {i: i for i in range(len(out.headers))}
+    headers = [merged_header(src.headers[mapping[i]], h) for i, h in enumerate(out.headers)]
+    head = serialize_layout(out.flags, headers)
+    delta = len(head) - out.header_end
+    table_bytes = 8 * sum(len(t) for t in out.tables)
+    first_chunk = out.header_end + table_bytes
+    for table in out.tables:
+        if any(o < first_chunk for o in table):
+            raise OutputError(f"{written}: chunk table overlaps the header; header not rewritten")
+    tables = b"".join(struct.pack(f"<{len(t)}Q", *(o + delta for o in t)) for t in out.tables)
+    written.write_bytes(head + tables + data[first_chunk:])
+
+
+# -- value decoding (for `filmstyle compare` and `info`) -------------------------------------------
+
+_SIMPLE = {
+    "int": "<i", "float": "<f", "double": "<d", "v2i": "<2i", "v2f": "<2f", "v2d": "<2d",
+    "v3i": "<3i", "v3f": "<3f", "v3d": "<3d", "box2i": "<4i", "box2f": "<4f", "m33f": "<9f",
+    "m33d": "<9d", "m44f": "<16f", "m44d": "<16d", "chromaticities": "<8f", "timecode": "<2I",
+    "keycode": "<7i", "rational": "<iI",
+}
+
+
+def decode_value(type_name: str, data: bytes) -> Any:
+    """A readable value for an attribute (opaque types as ``"<type, N bytes, sha1 …>"``)."""
+    try:
+        if type_name in _SIMPLE:
+            fmt = _SIMPLE[type_name]
+            if struct.calcsize(fmt) == len(data):
+                vals = struct.unpack(fmt, data)
+                return vals[0] if len(vals) == 1 else list(vals)
+        elif type_name == "string":
+            return data.decode("utf-8", "replace")
+        elif type_name == "stringvector":
+            items, pos = [], 0
+            while pos + 4 <= len(data):
+                (n,) = struct.unpack_from("<i", data, pos)
+                items.append(data[pos + 4:pos + 4 + n].decode("utf-8", "replace"))
+                pos += 4 + max(n, 0)
+            return items
+        elif type_name == "compression" and len(data) == 1:
+            return COMPRESSIONS[data[0]] if data[0] < len(COMPRESSIONS) else f"code {data[0]}"
+        elif type_name == "lineOrder" and len(data) == 1:
+            return LINE_ORDERS[data[0]] if data[0] < 3 else f"code {data[0]}"
+        elif type_name == "envmap" and len(data) == 1:
+            return ("latlong", "cube")[data[0]] if data[0] < 2 else f"code {data[0]}"
+        elif type_name == "tiledesc" and len(data) == 9:
+            w, h, mode = struct.unpack("<IIB", data)
+            level = LEVEL_MODES[mode & 0xF] if (mode & 0xF) < 3 else f"mode {mode & 0xF}"
+            return {"tile": [w, h], "levels": level,
+                    "rounding": ROUNDING_MODES[mode >> 4] if (mode >> 4) < 2 else mode >> 4}
+        elif type_name == "chlist":
+            return [{"name": c.name, "type": c.type_name, "linear": c.linear,
+                     "sampling": [c.x_sampling, c.y_sampling]} for c in _chlist(data)]
+        elif type_name == "preview" and len(data) >= 8:
+            w, h = struct.unpack_from("<II", data)
+            return f"<preview {w}x{h}, sha1 {hashlib.sha1(data).hexdigest()[:12]}>"
+    except (struct.error, ExrHeaderError, IndexError):
+        pass
+    return f"<{type_name}, {len(data)} bytes, sha1 {hashlib.sha1(data).hexdigest()[:12]}>"
