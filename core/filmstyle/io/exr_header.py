@@ -37,6 +37,8 @@ __all__ = [
     "restore_attributes",
     "serialize_layout",
     "STRUCTURAL_ATTRIBUTES",
+    "rewrite_headers",
+    "merged_header",
 ]
 
 MAGIC = b"\x76\x2f\x31\x01"
@@ -472,15 +474,29 @@ def restore_attributes(source: str | Path, written: str | Path, *, parts: dict[i
         raise OutputError(f"{written}: chunk tables of an unknown compression; header not rewritten")
     mapping = parts or {i: i for i in range(len(out.headers))}
     headers = [merged_header(src.headers[mapping[i]], h) for i, h in enumerate(out.headers)]
-    head = serialize_layout(out.flags, headers)
-    delta = len(head) - out.header_end
-    table_bytes = 8 * sum(len(t) for t in out.tables)
-    first_chunk = out.header_end + table_bytes
-    for table in out.tables:
+    written.write_bytes(_with_headers(data, out, headers, written))
+
+
+def _with_headers(data: bytes, layout: ExrLayout, headers: list[ExrHeader], path: Path) -> bytes:
+    head = serialize_layout(layout.flags, headers)
+    delta = len(head) - layout.header_end
+    first_chunk = layout.header_end + 8 * sum(len(t) for t in layout.tables)
+    for table in layout.tables:
         if any(o < first_chunk for o in table):
-            raise OutputError(f"{written}: chunk table overlaps the header; header not rewritten")
-    tables = b"".join(struct.pack(f"<{len(t)}Q", *(o + delta for o in t)) for t in out.tables)
-    written.write_bytes(head + tables + data[first_chunk:])
+            raise OutputError(f"{path}: chunk table overlaps the header; header not rewritten")
+    tables = b"".join(struct.pack(f"<{len(t)}Q", *(o + delta for o in t)) for t in layout.tables)
+    return head + tables + data[first_chunk:]
+
+
+def rewrite_headers(path: str | Path, headers: list[ExrHeader]) -> None:
+    """Give the EXR at ``path`` these headers (one per part, same structure), shifting its chunk
+    tables; the chunks are not touched. For tools and tests that edit attributes."""
+    path = Path(path)
+    data = path.read_bytes()
+    layout = _parse(data, len(data), tables=True)
+    if len(layout.tables) != len(layout.headers) or len(headers) != len(layout.headers):
+        raise OutputError(f"{path}: cannot rewrite this file's headers")
+    path.write_bytes(_with_headers(data, layout, headers, path))
 
 
 # -- value decoding (for `filmstyle compare` and `info`) -------------------------------------------
