@@ -79,7 +79,8 @@ def _exists(path: Path) -> bool:
     try:
         return path.exists()
     except OSError as exc:  # ENAMETOOLONG and friends: not "missing", say what it is
-        raise InputError(f"{str(path)[:120]}: unusable path: {exc.strerror or exc}") from None
+        text = str(path) if len(str(path)) <= 120 else str(path)[:117] + "..."
+        raise InputError(f"{text}: unusable path: {exc.strerror or exc}") from None
 
 
 def check_header(path: Path) -> None:
