@@ -256,7 +256,9 @@ def plain_value(value: Any) -> Any:
         return [plain_value(v) for v in value]
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    if isinstance(value, (str, int, bool)) or value is None:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, (int, bool)) or value is None:
         return value
     if isinstance(value, (np.integer, np.floating)):
         return plain_value(value.item())
@@ -264,8 +266,25 @@ def plain_value(value: Any) -> Any:
 
 
 def attributes(spec: oiio.ImageSpec) -> dict[str, Any]:
-    """Every metadata attribute of ``spec`` as ``name -> JSON-able value``."""
-    return {a.name: plain_value(a.value) for a in spec.extra_attribs}
+    """Every metadata attribute of ``spec`` as ``name -> JSON-able value`` (a string that is not
+    UTF-8 is shown with replacement characters rather than failing)."""
+    out: dict[str, Any] = {}
+    for a in spec.extra_attribs:
+        try:
+            value = a.value
+        except UnicodeDecodeError:
+            value = "<not UTF-8 text>"
+        out[_text(a.name)] = plain_value(value)
+    return out
+
+
+def _text(value: str) -> str:
+    """``value`` safe to print: lone surrogates (undecodable bytes) replaced."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def decode_timecode(value: Any) -> str | None:

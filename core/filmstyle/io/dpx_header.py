@@ -327,6 +327,9 @@ def validate_dpx(path: str | Path) -> DpxHeader:
             raise bad(f"element {e} has unknown descriptor {el.descriptor}")
         if el.bits not in _BIT_SIZES:
             raise bad(f"element {e} has bit depth {el.bits}")
+        sign = header.field("data_sign", element=e)
+        if sign not in (0, None):
+            raise DpxHeaderError(f"{path}: element {e} holds signed data, which filmstyle does not read")
         if el.packing not in (0, 1, 2) or el.encoding not in (0, 1):
             raise bad(f"element {e} has packing {el.packing}, encoding {el.encoding}")
         if el.eol_padding > MAX_SIDE * 8:

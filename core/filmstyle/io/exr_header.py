@@ -76,6 +76,15 @@ _REQUIRED = ("channels", "compression", "dataWindow", "displayWindow", "lineOrde
              "pixelAspectRatio", "screenWindowCenter", "screenWindowWidth")
 
 
+#: Type (and size) each standard attribute must have.
+_REQUIRED_TYPES: dict[str, tuple[str, int | None]] = {
+    "channels": ("chlist", None), "compression": ("compression", 1), "dataWindow": ("box2i", 16),
+    "displayWindow": ("box2i", 16), "lineOrder": ("lineOrder", 1), "pixelAspectRatio": ("float", 4),
+    "screenWindowCenter": ("v2f", 8), "screenWindowWidth": ("float", 4), "tiles": ("tiledesc", 9),
+    "chunkCount": ("int", 4), "name": ("string", None), "type": ("string", None),
+}
+
+
 class ExrHeaderError(InputError):
     """An EXR file whose layout is damaged or out of bounds."""
 
@@ -135,7 +144,10 @@ class ExrHeader:
 
     @property
     def compression(self) -> int:
-        return self._need("compression").data[0]
+        data = self._need("compression").data
+        if len(data) != 1:
+            raise ExrHeaderError("compression attribute is not one byte")
+        return data[0]
 
     @property
     def tiles(self) -> tuple[int, int, int, int] | None:
@@ -175,6 +187,8 @@ class ExrHeader:
         """Pixel size of every level that holds chunks (one for scanline or one-level parts)."""
         x0, y0, x1, y1 = self.data_window
         w, h = x1 - x0 + 1, y1 - y0 + 1
+        if not (1 <= w <= MAX_SIDE and 1 <= h <= MAX_SIDE):
+            raise ExrHeaderError(f"data window is {w}x{h} pixels (1 to {MAX_SIDE} a side)")
         tiles = self.tiles
         if tiles is None or tiles[2] == 0:
             return [(w, h)]
@@ -191,6 +205,8 @@ class ExrHeader:
         tiles = self.tiles
         if self.tiled and tiles is not None:
             tw, th = tiles[0], tiles[1]
+            if tw < 1 or th < 1 or tiles[2] > 2 or tiles[3] > 1:
+                raise ExrHeaderError(f"bad tile description {tw}x{th}, level mode {tiles[2]}, rounding {tiles[3]}")
             return sum(-(-w // tw) * -(-h // th) for w, h in self.level_sizes())
         comp = self.compression
         if comp >= len(_LINES_PER_CHUNK):
@@ -310,9 +326,14 @@ def _parse(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
     layout = ExrLayout(flags, tuple(headers), pos, (), file_size)
     if not tables:
         return layout
-    counts = [h.chunk_count() for h in headers]
+    try:
+        counts = [h.chunk_count() for h in headers]
+    except (struct.error, IndexError, ValueError, OverflowError) as exc:
+        raise ExrHeaderError(f"malformed attribute ({exc})") from None
     if any(c is None for c in counts):
         return layout
+    if any(c < 0 for c in counts):  # type: ignore[operator]
+        raise ExrHeaderError("negative chunk count")
     total = sum(counts)  # type: ignore[arg-type]
     if total > MAX_CHUNKS or pos + 8 * total > len(buf):
         raise ExrHeaderError("chunk offset table reaches past the end of the file (truncated?)")
@@ -368,6 +389,21 @@ def _check_header(header: ExrHeader, index: int, multipart: bool, tiled_flag: bo
         channels = header.channels
         if not channels:
             raise ExrHeaderError("no channels")
+        # Names reach OIIO's Python API as str: bytes that are not UTF-8 cannot cross it.
+        for name, (type_name, size) in _REQUIRED_TYPES.items():
+            a = header.get(name)
+            if a is not None and (a.type != type_name or (size is not None and len(a.data) != size)):
+                raise ExrHeaderError(f"attribute {name!r} has type {a.type!r} ({len(a.data)} bytes), "
+                                     f"expected {type_name}")
+        part_name = header.get("name")
+        for text, what in ([(a.name, "attribute name") for a in header.attributes]
+                           + [(a.type, "attribute type") for a in header.attributes]
+                           + [(c.name, "channel name") for c in channels]
+                           + ([(part_name.data.decode("latin-1"), "part name")] if part_name else [])):
+            try:
+                text.encode("latin-1").decode("utf-8")
+            except UnicodeDecodeError:
+                raise ExrHeaderError(f"{what} {text!r} is not UTF-8 text") from None
         for c in channels:
             if not 0 <= c.pixel_type <= 2:
                 raise ExrHeaderError(f"channel {c.name!r} has unknown pixel type {c.pixel_type}")
