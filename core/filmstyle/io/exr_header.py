@@ -89,6 +89,10 @@ class ExrHeaderError(InputError):
     """An EXR file whose layout is damaged or out of bounds."""
 
 
+class _Short(ExrHeaderError):
+    """The bytes read so far end before the layout does (read more, or the file is truncated)."""
+
+
 @dataclass(frozen=True)
 class ExrAttribute:
     """One header attribute as stored: name, type name and the raw value bytes."""
@@ -267,7 +271,7 @@ def _chlist(data: bytes) -> list[Channel]:
 def _cstring(buf: bytes, pos: int, limit: int, what: str) -> tuple[str, int]:
     end = buf.find(b"\0", pos, min(len(buf), pos + limit + 1))
     if end < 0:
-        raise ExrHeaderError(f"{what} longer than {limit} bytes or cut short at byte {pos}")
+        raise _Short(f"{what} longer than {limit} bytes or cut short at byte {pos}")
     return buf[pos:end].decode("latin-1"), end + 1
 
 
@@ -276,17 +280,19 @@ def _read_header(buf: bytes, pos: int, long_names: bool) -> tuple[ExrHeader, int
     attrs: list[ExrAttribute] = []
     while True:
         if pos >= len(buf):
-            raise ExrHeaderError("header is cut short")
+            raise _Short("header is cut short")
         if buf[pos] == 0:
             return ExrHeader(tuple(attrs)), pos + 1
         name, pos = _cstring(buf, pos, limit, "attribute name")
         type_name, pos = _cstring(buf, pos, limit, f"type of attribute {name!r}")
         if pos + 4 > len(buf):
-            raise ExrHeaderError(f"attribute {name!r} is cut short")
+            raise _Short(f"attribute {name!r} is cut short")
         (size,) = struct.unpack_from("<i", buf, pos)
         pos += 4
-        if size < 0 or pos + size > len(buf):
-            raise ExrHeaderError(f"attribute {name!r} claims {size} bytes, beyond the end of the file")
+        if size < 0:
+            raise ExrHeaderError(f"attribute {name!r} claims {size} bytes")
+        if pos + size > len(buf):
+            raise _Short(f"attribute {name!r} claims {size} bytes, beyond the end of the file")
         attrs.append(ExrAttribute(name, type_name, bytes(buf[pos:pos + size])))
         pos += size
         if len(attrs) > MAX_ATTRIBUTES:
@@ -297,7 +303,7 @@ def _parse(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
     if buf[:4] != MAGIC:
         raise ExrHeaderError("not an OpenEXR file (bad magic number)")
     if len(buf) < 8:
-        raise ExrHeaderError("file is cut short")
+        raise _Short("file is cut short")
     (version,) = struct.unpack_from("<I", buf, 4)
     flags = version & ~0xFF
     if version & 0xFF != 2:
@@ -310,7 +316,7 @@ def _parse(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
     if flags & FLAG_MULTIPART:
         while True:
             if pos >= len(buf):
-                raise ExrHeaderError("header list is cut short")
+                raise _Short("header list is cut short")
             if buf[pos] == 0:
                 pos += 1
                 break
@@ -336,7 +342,7 @@ def _parse(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
         raise ExrHeaderError("negative chunk count")
     total = sum(counts)  # type: ignore[arg-type]
     if total > MAX_CHUNKS or pos + 8 * total > len(buf):
-        raise ExrHeaderError("chunk offset table reaches past the end of the file (truncated?)")
+        raise _Short("chunk offset table reaches past the end of the file (truncated?)")
     out: list[tuple[int, ...]] = []
     for c in counts:
         out.append(struct.unpack_from(f"<{c}Q", buf, pos))
@@ -344,26 +350,30 @@ def _parse(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
     return replace(layout, tables=tuple(out))
 
 
-def _read_prefix(path: Path) -> tuple[bytes, int]:
+def read_layout(path: str | Path, *, tables: bool = True) -> ExrLayout:
+    """Parse an EXR file's headers (and chunk offset tables). Raises :class:`ExrHeaderError`.
+
+    Reads 64 KiB first and more only when the headers and tables need it (previews, many parts,
+    many tiles), up to :data:`MAX_HEADER_BYTES`.
+    """
+    path = Path(path)
+    want = 1 << 16
     try:
         with path.open("rb") as fh:
             size = fh.seek(0, 2)
-            fh.seek(0)
-            # Headers are small; read generously (preview images, many parts) but bounded.
-            buf = fh.read(min(size, MAX_HEADER_BYTES))
+            while True:
+                fh.seek(0)
+                buf = fh.read(min(size, want))
+                try:
+                    return _parse(buf, size, tables=tables)
+                except _Short as exc:
+                    if len(buf) >= size or want >= MAX_HEADER_BYTES:
+                        raise ExrHeaderError(f"{path}: damaged EXR header: {exc} (truncated file?)") from None
+                    want *= 8
+                except ExrHeaderError as exc:
+                    raise ExrHeaderError(f"{path}: damaged EXR header: {exc}") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return buf, size
-
-
-def read_layout(path: str | Path, *, tables: bool = True) -> ExrLayout:
-    """Parse an EXR file's headers (and chunk offset tables). Raises :class:`ExrHeaderError`."""
-    path = Path(path)
-    buf, size = _read_prefix(path)
-    try:
-        return _parse(buf, size, tables=tables)
-    except ExrHeaderError as exc:
-        raise ExrHeaderError(f"{path}: damaged EXR header: {exc}") from None
 
 
 def _check_window(name: str, box: tuple[int, int, int, int]) -> tuple[int, int]:
