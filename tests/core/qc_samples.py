@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import OpenImageIO as oiio
 
-from filmstyle.io import exr_header
+from filmstyle.io import exr_header, exr_rewrite
 from filmstyle.io.exr_header import ExrAttribute, ExrHeader
 from tests.core.io_fixtures import make_dpx, make_exr_frame, make_exr_multipart
 from tests.core.plates import make_plate, photo_linear
@@ -41,7 +41,7 @@ def edit_exr_attributes(path: Path, *, add: list[ExrAttribute] = (), remove: tup
         names = {a.name for a in add}
         attrs = [a for a in h.attributes if a.name not in remove and a.name not in names] + list(add)
         headers.append(ExrHeader(tuple(attrs)))
-    exr_header.rewrite_headers(path, headers)
+    exr_rewrite.rewrite_headers(path, headers)
     return path
 
 
@@ -95,7 +95,7 @@ def make_rip_exr(path: Path, w: int = 40, h: int = 24, *, tile: int = 16) -> Pat
                 # per line: channels in the file's (alphabetical) order B, G, R
                 data = b"".join(block[y, :, c].tobytes() for y in range(block.shape[0]) for c in (2, 1, 0))
                 chunks.append(struct.pack("<5i", tx, ty, lx, ly, len(data)) + data)
-    head = exr_header.serialize_layout(layout.flags, [header])
+    head = exr_rewrite.serialize_layout(layout.flags, [header])
     offset = len(head) + 8 * len(chunks)
     table = []
     for c in chunks:

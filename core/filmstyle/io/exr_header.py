@@ -7,8 +7,9 @@ attributes as raw bytes, the chunk offset tables), so that
 
 * :func:`validate_exr` can refuse a damaged header before OIIO sees it (bounded sizes, windows,
   chunk tables inside the file), and
-* :func:`restore_attributes` can give a file OIIO wrote the source's own attributes back, only the
-  structural ones (channels, compression, tiling, chunk count...) taken from what was written.
+* :mod:`filmstyle.io.exr_rewrite` can give a file OIIO wrote the source's own attributes back,
+  only the structural ones (channels, compression, tiling, chunk count...) taken from what was
+  written.
 
 Layout (OpenEXR file layout documentation): magic ``76 2f 31 01``, a 4-byte version field (low
 byte 2, flags above), one header per part (``name\\0 type\\0 int32 size, value``... then ``\\0``;
@@ -18,7 +19,6 @@ per part, then the chunks.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import struct
 from dataclasses import dataclass, field, replace
@@ -34,11 +34,8 @@ __all__ = [
     "ExrLayout",
     "read_layout",
     "validate_exr",
-    "restore_attributes",
-    "serialize_layout",
-    "STRUCTURAL_ATTRIBUTES",
-    "rewrite_headers",
-    "merged_header",
+    "ExrHeaderError",
+    "COMPRESSIONS",
 ]
 
 MAGIC = b"\x76\x2f\x31\x01"
@@ -47,13 +44,6 @@ FLAG_LONG_NAMES = 0x400
 FLAG_NON_IMAGE = 0x800
 FLAG_MULTIPART = 0x1000
 _KNOWN_FLAGS = FLAG_TILED | FLAG_LONG_NAMES | FLAG_NON_IMAGE | FLAG_MULTIPART
-
-#: Attributes that describe how the pixels are stored: a rewritten file takes these from what
-#: was actually written, every other attribute from the source.
-STRUCTURAL_ATTRIBUTES = frozenset({
-    "channels", "compression", "dataWindow", "tiles", "lineOrder", "chunkCount", "type",
-    "dwaCompressionLevel", "version", "maxSamplesPerPixel",
-})
 
 COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab",
                 "htj2k256", "htj2k32")
@@ -107,6 +97,8 @@ class ExrAttribute:
 
     def value(self) -> Any:
         """The value as plain Python data (lists, numbers, strings); opaque types summarised."""
+        from filmstyle.io.exr_values import decode_value
+
         return decode_value(self.type, self.data)
 
 
@@ -465,130 +457,3 @@ def validate_exr(path: str | Path) -> ExrLayout:
     except ExrHeaderError as exc:
         raise ExrHeaderError(f"{path}: damaged EXR header: {exc}") from None
     return layout
-
-
-def serialize_layout(flags: int, headers: list[ExrHeader] | tuple[ExrHeader, ...]) -> bytes:
-    """The bytes from the magic number to the end of the header list."""
-    long_names = any(len(a.name) > 31 or len(a.type) > 31 for h in headers for a in h.attributes) or any(
-        len(c.name) > 31 for h in headers if h.get("channels") is not None for c in h.channels)
-    flags = (flags | FLAG_LONG_NAMES) if long_names else (flags & ~FLAG_LONG_NAMES)
-    out = bytearray(MAGIC + struct.pack("<I", 2 | flags))
-    for h in headers:
-        out += b"".join(a.encode() for a in h.attributes) + b"\0"
-    if flags & FLAG_MULTIPART:
-        out += b"\0"
-    return bytes(out)
-
-
-def merged_header(source: ExrHeader, written: ExrHeader) -> ExrHeader:
-    """``source``'s attributes in its order, the structural ones as ``written`` has them."""
-    attrs: list[ExrAttribute] = []
-    for a in source.attributes:
-        if a.name in STRUCTURAL_ATTRIBUTES:
-            w = written.get(a.name)
-            if w is not None:
-                attrs.append(w)
-        else:
-            attrs.append(a)
-    have = {a.name for a in attrs}
-    attrs += [a for a in written.attributes if a.name in STRUCTURAL_ATTRIBUTES and a.name not in have]
-    return ExrHeader(tuple(attrs))
-
-
-def restore_attributes(source: str | Path, written: str | Path, *, parts: dict[int, int] | None = None) -> None:
-    """Rewrite ``written`` (an EXR filmstyle just wrote) with the source's own header attributes.
-
-    Every attribute comes from ``source`` byte for byte, except :data:`STRUCTURAL_ATTRIBUTES`, which
-    come from ``written`` (they describe the chunks that were written). ``parts`` maps each written
-    part to its source part (default: the same index). The chunk offset tables are shifted by the
-    change in header length; the chunks themselves are not touched.
-
-    Raises:
-        OutputError: ``written`` has a layout this function cannot rewrite safely.
-    """
-    source, written = Path(source), Path(written)
-    src = read_layout(source, tables=False)
-    try:
-        data = written.read_bytes()
-    except OSError as exc:
-        raise OutputError(f"{written}: cannot re-read: {exc.strerror or exc}") from None
-    try:
-        out = _parse(data, len(data), tables=True)
-    except ExrHeaderError as exc:
-        raise OutputError(f"{written}: cannot rewrite the header OIIO wrote: {exc}") from None
-    if len(out.tables) != len(out.headers):
-        raise OutputError(f"{written}: chunk tables of an unknown compression; header not rewritten")
-    mapping = parts or {i: i for i in range(len(out.headers))}
-    headers = [merged_header(src.headers[mapping[i]], h) for i, h in enumerate(out.headers)]
-    written.write_bytes(_with_headers(data, out, headers, written))
-
-
-def _with_headers(data: bytes, layout: ExrLayout, headers: list[ExrHeader], path: Path) -> bytes:
-    head = serialize_layout(layout.flags, headers)
-    delta = len(head) - layout.header_end
-    first_chunk = layout.header_end + 8 * sum(len(t) for t in layout.tables)
-    for table in layout.tables:
-        if any(o < first_chunk for o in table):
-            raise OutputError(f"{path}: chunk table overlaps the header; header not rewritten")
-    tables = b"".join(struct.pack(f"<{len(t)}Q", *(o + delta for o in t)) for t in layout.tables)
-    return head + tables + data[first_chunk:]
-
-
-def rewrite_headers(path: str | Path, headers: list[ExrHeader]) -> None:
-    """Give the EXR at ``path`` these headers (one per part, same structure), shifting its chunk
-    tables; the chunks are not touched. For tools and tests that edit attributes."""
-    path = Path(path)
-    data = path.read_bytes()
-    layout = _parse(data, len(data), tables=True)
-    if len(layout.tables) != len(layout.headers) or len(headers) != len(layout.headers):
-        raise OutputError(f"{path}: cannot rewrite this file's headers")
-    path.write_bytes(_with_headers(data, layout, headers, path))
-
-
-# -- value decoding (for `filmstyle compare` and `info`) -------------------------------------------
-
-_SIMPLE = {
-    "int": "<i", "float": "<f", "double": "<d", "v2i": "<2i", "v2f": "<2f", "v2d": "<2d",
-    "v3i": "<3i", "v3f": "<3f", "v3d": "<3d", "box2i": "<4i", "box2f": "<4f", "m33f": "<9f",
-    "m33d": "<9d", "m44f": "<16f", "m44d": "<16d", "chromaticities": "<8f", "timecode": "<2I",
-    "keycode": "<7i", "rational": "<iI",
-}
-
-
-def decode_value(type_name: str, data: bytes) -> Any:
-    """A readable value for an attribute (opaque types as ``"<type, N bytes, sha1 …>"``)."""
-    try:
-        if type_name in _SIMPLE:
-            fmt = _SIMPLE[type_name]
-            if struct.calcsize(fmt) == len(data):
-                vals = struct.unpack(fmt, data)
-                return vals[0] if len(vals) == 1 else list(vals)
-        elif type_name == "string":
-            return data.decode("utf-8", "replace")
-        elif type_name == "stringvector":
-            items, pos = [], 0
-            while pos + 4 <= len(data):
-                (n,) = struct.unpack_from("<i", data, pos)
-                items.append(data[pos + 4:pos + 4 + n].decode("utf-8", "replace"))
-                pos += 4 + max(n, 0)
-            return items
-        elif type_name == "compression" and len(data) == 1:
-            return COMPRESSIONS[data[0]] if data[0] < len(COMPRESSIONS) else f"code {data[0]}"
-        elif type_name == "lineOrder" and len(data) == 1:
-            return LINE_ORDERS[data[0]] if data[0] < 3 else f"code {data[0]}"
-        elif type_name == "envmap" and len(data) == 1:
-            return ("latlong", "cube")[data[0]] if data[0] < 2 else f"code {data[0]}"
-        elif type_name == "tiledesc" and len(data) == 9:
-            w, h, mode = struct.unpack("<IIB", data)
-            level = LEVEL_MODES[mode & 0xF] if (mode & 0xF) < 3 else f"mode {mode & 0xF}"
-            return {"tile": [w, h], "levels": level,
-                    "rounding": ROUNDING_MODES[mode >> 4] if (mode >> 4) < 2 else mode >> 4}
-        elif type_name == "chlist":
-            return [{"name": c.name, "type": c.type_name, "linear": c.linear,
-                     "sampling": [c.x_sampling, c.y_sampling]} for c in _chlist(data)]
-        elif type_name == "preview" and len(data) >= 8:
-            w, h = struct.unpack_from("<II", data)
-            return f"<preview {w}x{h}, sha1 {hashlib.sha1(data).hexdigest()[:12]}>"
-    except (struct.error, ExrHeaderError, IndexError):
-        pass
-    return f"<{type_name}, {len(data)} bytes, sha1 {hashlib.sha1(data).hexdigest()[:12]}>"

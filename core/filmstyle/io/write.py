@@ -49,7 +49,7 @@ import OpenImageIO as oiio
 
 from filmstyle.choices import BIT_DEPTHS
 from filmstyle.errors import InputError, OutputError
-from filmstyle.io import dpx_header, exr_header
+from filmstyle.io import dpx_header
 from filmstyle.io._oiio import (
     all_half,
     channel_format,
@@ -60,6 +60,14 @@ from filmstyle.io._oiio import (
     subimage_specs,
 )
 from filmstyle.io.frame import SourceFrame
+from filmstyle.io.fidelity import (
+    level_modes,
+    level_specs,
+    read_level,
+    reads_back,
+    restore_exr_header,
+    write_dpx_like_source,
+)
 from filmstyle.io.levels import level_change, reduce_change
 from filmstyle.io.targets import atomic_target
 
@@ -290,75 +298,6 @@ def _verify_uint(source: SourceFrame, inp: oiio.ImageInput, tmp: Path, channels:
         check.close()
 
 
-def _level_specs(inp: oiio.ImageInput, part: int) -> list[oiio.ImageSpec]:
-    """Specs of every MIP level of ``part`` (one for a single-level part)."""
-    specs = []
-    while inp.seek_subimage(part, len(specs)):
-        specs.append(inp.spec().copy())
-        if len(specs) > 64:
-            break
-    inp.geterror()  # probing one level past the last leaves an error behind
-    return specs
-
-
-def _read_level(inp: oiio.ImageInput, path: Path, part: int, level: int, spec: oiio.ImageSpec) -> np.ndarray:
-    pixels = inp.read_image(part, level, 0, spec.nchannels, "float")
-    if pixels is None:
-        raise InputError(f"{path}: cannot re-read part {part} level {level}: {condense(inp.geterror())}")
-    return np.array(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
-
-
-def _level_modes(source: SourceFrame) -> list[int]:
-    """Level mode of every part of an EXR source (0 one level, 1 mipmap, 2 ripmap)."""
-    try:
-        layout = exr_header.read_layout(source.path, tables=False)
-    except InputError:
-        return [0] * source.part_count
-    return [(h.tiles or (0, 0, 0, 0))[2] if h.tiled else 0 for h in layout.headers]
-
-
-def _restore_exr_header(source: SourceFrame, tmp: Path, out_path: Path) -> None:
-    try:
-        exr_header.restore_attributes(source.path, tmp)
-    except OutputError as exc:
-        _log.warning("%s: header attributes as OIIO writes them (%s)", out_path.name, exc)
-    try:
-        exr_header.validate_exr(tmp)
-    except InputError as exc:
-        raise OutputError(f"{out_path}: the written file does not check out: {exc}") from None
-
-
-def _reads_back(source: SourceFrame, pixels: np.ndarray, written: Path, skip: np.ndarray | None = None) -> bool:
-    """``written`` (a DPX) decodes to the codes ``pixels`` stand for, as OIIO reads it
-    (ignoring values where ``skip`` is True: new values another writer may round its own way)."""
-    layout = dpx_header.read_header(written).element(source.part)
-    check = open_input(written)
-    try:
-        back = check.read_image(source.part, 0, 0, pixels.shape[2], "float")
-    finally:
-        check.close()
-    if back is None:
-        return False
-    got = dpx_header.codes_from_float(np.asarray(back).reshape(pixels.shape), layout)
-    want = dpx_header.codes_from_float(pixels, layout)
-    if skip is not None:
-        got, want = got[~skip], want[~skip]
-    return bool(np.array_equal(got, want))
-
-
-def _write_dpx_like_source(source: SourceFrame, pixels: np.ndarray, tmp: Path, opts: WriteOptions) -> bool:
-    """The source DPX byte for byte with new pixels; False when its layout needs OIIO's writer."""
-    if opts.compression is not None or opts.bit_depth not in (None, source.bits_per_sample):
-        return False
-    if not dpx_header.write_like_source(source.path, pixels, tmp, element=source.part):
-        return False
-    if _reads_back(source, pixels, tmp):
-        return True
-    _log.warning("%s: this DPX layout does not read back exactly; re-encoding it with OIIO", source.path.name)
-    tmp.unlink(missing_ok=True)
-    return False
-
-
 def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: WriteOptions,
                        out_path: Path) -> None:
     inp = open_input(source.path)
@@ -375,15 +314,15 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
             half = source.pixels.dtype == np.float16 and all_half(spec)
             pixels = source.pixels.copy() if half else source.pixels.astype(np.float32)
         else:
-            pixels = _read_level(inp, source.path, source.part, 0, spec)
+            pixels = read_level(inp, source.path, source.part, 0, spec)
         rgb_idx = list(source.rgb_indices)
         old_rgb = pixels[..., rgb_idx].astype(np.float32)
         with np.errstate(over="ignore"):  # beyond the half range becomes inf, as OIIO writes it
             pixels[..., rgb_idx] = rgb
-        if source.format_name == "dpx" and _write_dpx_like_source(source, pixels, tmp, opts):
+        if source.format_name == "dpx" and write_dpx_like_source(source, pixels, tmp, opts):
             return
         exr = source.format_name == "openexr"
-        modes = _level_modes(source) if exr else [0] * len(specs)
+        modes = level_modes(source) if exr else [0] * len(specs)
         levels: dict[int, list[oiio.ImageSpec]] = {}
         for i, s in enumerate(specs):
             if modes[i] == 2 or (modes[i] == 1 and s.tile_width == 0):
@@ -394,7 +333,7 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
                 s.erase_attribute("textureformat")
                 s.erase_attribute("openexr:levelmode")
             elif modes[i] == 1:
-                levels[i] = _level_specs(inp, i)
+                levels[i] = level_specs(inp, i)
         out = _open_output(tmp, specs, out_path)
         with _closing(out, out_path) as w:
             del out
@@ -404,7 +343,7 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
                 if i == source.part:
                     _emit_pixels(w, pixels, out_path)
                 elif i in levels:
-                    _emit_pixels(w, _read_level(inp, source.path, i, 0, levels[i][0]), out_path)
+                    _emit_pixels(w, read_level(inp, source.path, i, 0, levels[i][0]), out_path)
                 elif not inp.seek_subimage(i, 0) or not w.copy_image(inp):
                     raise OutputError(
                         f"{out_path}: cannot copy part {i}: {condense(w.geterror() or inp.geterror())}"
@@ -413,18 +352,18 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
                 for m, level_spec in enumerate(levels.get(i, [])[1:], start=1):
                     if not w.open(str(tmp), level_spec, "AppendMIPLevel"):
                         raise OutputError(f"{out_path}: cannot add MIP level {m}: {condense(w.geterror())}")
-                    level = _read_level(inp, source.path, i, m, level_spec)
+                    level = read_level(inp, source.path, i, m, level_spec)
                     if change is not None:
                         change = reduce_change(change, level_spec.width, level_spec.height)
                         level[..., rgb_idx] += change
                     _emit_pixels(w, level, out_path)
         if exr:
-            _restore_exr_header(source, tmp, out_path)
+            restore_exr_header(source, tmp, out_path)
         elif source.format_name == "dpx":
             dpx_header.restore_fields(source.path, tmp)
             changed = np.zeros(pixels.shape, bool)
             changed[..., rgb_idx] = level_change(rgb, old_rgb) != 0
-            if opts.bit_depth in (None, source.bits_per_sample) and not _reads_back(source, pixels, tmp, changed):
+            if opts.bit_depth in (None, source.bits_per_sample) and not reads_back(source, pixels, tmp, changed):
                 # Pixel data that does not match its header (mislabelled packing...): no writer
                 # can give these values back, and a silently different file is worse than none.
                 raise InputError(f"{source.path}: its pixel data does not match its header "
