@@ -401,29 +401,41 @@ def encode_element(codes: np.ndarray, layout: ElementLayout, endian: str) -> byt
 
 
 def codes_from_float(pixels: np.ndarray, layout: ElementLayout) -> np.ndarray:
-    """Integer codes of ``pixels`` as OIIO decodes this layout: ``code / (2**bits - 1)``, except
-    12-bit "filled, method A", which its reader hands over as the raw 16-bit word / 65535."""
-    with np.errstate(invalid="ignore"):
-        clean = np.clip(np.nan_to_num(np.asarray(pixels, np.float32), nan=0.0), 0.0, 1.0)
-    if layout.bits == 12 and layout.packing == 1:
-        return np.rint(clean * np.float32(65535)).astype(np.uint32) >> 4
-    return np.rint(clean * np.float32((1 << layout.bits) - 1)).astype(np.uint32)
+    """Integer codes (uint32) of ``pixels`` as OIIO decodes this layout: ``code / (2**bits - 1)``,
+    except 12-bit "filled, method A", which its reader hands over as the raw 16-bit word / 65535.
+    Values are clipped to 0..1 first; NaN becomes 0."""
+    a12 = layout.bits == 12 and layout.packing == 1
+    scale = np.float32(65535 if a12 else (1 << layout.bits) - 1)
+    codes = np.multiply(np.asarray(pixels, np.float32), scale, dtype=np.float32)
+    np.clip(codes, 0, scale, out=codes)
+    nan = np.isnan(codes)
+    if nan.any():
+        codes[nan] = 0
+    np.rint(codes, out=codes)
+    out = codes.astype(np.uint32)
+    if a12:
+        out >>= 4
+    return out
 
 
-def write_like_source(source: Path, pixels: np.ndarray, out: Path, element: int = 0) -> bool:
+def write_like_source(source: Path, pixels: np.ndarray, out: Path, element: int = 0,
+                      original: np.ndarray | None = None) -> np.ndarray | None:
     """Write ``out`` as a byte copy of ``source`` with element ``element``'s pixels replaced.
 
     ``pixels``: ``(H, W, C)`` float in 0..1 (code / max code), channel order as stored. Bits of
     the element that hold no pixel data (fill bits, end-of-line padding) keep the source's values,
-    so a frame with unchanged pixels is the source byte for byte. Returns False (nothing written)
-    when the element's layout is not one filmstyle encodes (RLE, not RGB/RGBA, 1/32/64-bit).
+    so a frame with unchanged pixels is the source byte for byte. ``original``: the source's pixels
+    as OIIO decoded them; when given, the source must re-encode to its own data bits, which proves
+    this encoding is the exact inverse of the decoding for this very file. Returns the codes
+    written, or None (nothing written) when the element's layout is not one filmstyle encodes (RLE,
+    not RGB/RGBA, 1/32/64-bit) or the file's data does not re-encode to itself.
     """
     header = validate_dpx(source)
     if element >= header.element_count:
-        return False
+        return None
     layout = header.element(element)
     if not layout.writable or pixels.shape != (layout.height, layout.width, layout.components):
-        return False
+        return None
     data = bytearray(source.read_bytes())
     if len(data) != header.file_size:
         raise InputError(f"{source}: changed while it was copied")
@@ -433,11 +445,15 @@ def write_like_source(source: Path, pixels: np.ndarray, out: Path, element: int 
     mask = np.frombuffer(encode_element(np.full(codes.shape, maximum, np.uint32), layout, header.endian), np.uint8)
     start, end = layout.offset, layout.offset + len(encoded)
     if end > len(data):
-        return False
-    original = np.frombuffer(bytes(data[start:end]), np.uint8)
-    data[start:end] = ((original & ~mask) | encoded).tobytes()
+        return None
+    stored = np.frombuffer(bytes(data[start:end]), np.uint8)
+    if original is not None:
+        again = np.frombuffer(encode_element(codes_from_float(original, layout), layout, header.endian), np.uint8)
+        if not np.array_equal(again, stored & mask):
+            return None
+    data[start:end] = ((stored & ~mask) | encoded).tobytes()
     out.write_bytes(bytes(data))
-    return True
+    return codes
 
 
 #: Fields a DPX written by another writer gets back from its source: everything that does not

@@ -62,9 +62,10 @@ def restore_exr_header(source: SourceFrame, tmp: Path, out_path: Path) -> None:
         raise OutputError(f"{out_path}: the written file does not check out: {exc}") from None
 
 
-def reads_back(source: SourceFrame, pixels: np.ndarray, written: Path, skip: np.ndarray | None = None) -> bool:
-    """``written`` (a DPX) decodes to the codes ``pixels`` stand for, as OIIO reads it
-    (ignoring values where ``skip`` is True: new values another writer may round its own way)."""
+def reads_back(source: SourceFrame, pixels: np.ndarray, written: Path, skip: np.ndarray | None = None,
+               codes: np.ndarray | None = None) -> bool:
+    """``written`` (a DPX) decodes to the codes ``pixels`` stand for (or ``codes``), as OIIO reads
+    it, ignoring values where ``skip`` is True (new values another writer may round its own way)."""
     layout = dpx_header.read_header(written).element(source.part)
     check = open_input(written)
     try:
@@ -74,19 +75,35 @@ def reads_back(source: SourceFrame, pixels: np.ndarray, written: Path, skip: np.
     if back is None:
         return False
     got = dpx_header.codes_from_float(np.asarray(back).reshape(pixels.shape), layout)
-    want = dpx_header.codes_from_float(pixels, layout)
+    want = codes if codes is not None else dpx_header.codes_from_float(pixels, layout)
     if skip is not None:
         got, want = got[~skip], want[~skip]
     return bool(np.array_equal(got, want))
 
 
+#: DPX layouts whose encoding was checked against OIIO's decoding in this process.
+_VERIFIED_LAYOUTS: set[tuple] = set()
+
+
 def write_dpx_like_source(source: SourceFrame, pixels: np.ndarray, tmp: Path, opts: WriteOptions) -> bool:
-    """The source DPX byte for byte with new pixels; False when its layout needs OIIO's writer."""
+    """The source DPX byte for byte with new pixels; False when its layout needs OIIO's writer.
+
+    Every file must re-encode to its own data bits (a numpy check, no decode); the first file of
+    each layout in a process is also read back through OIIO (which a flat frame alone could not
+    prove: a datum-order mistake is invisible when every datum is the same).
+    """
     if opts.compression is not None or opts.bit_depth not in (None, source.bits_per_sample):
         return False
-    if not dpx_header.write_like_source(source.path, pixels, tmp, element=source.part):
+    original = source.pixels if source.pixels is not None and source.pixels.shape == pixels.shape else None
+    if original is None:
         return False
-    if reads_back(source, pixels, tmp):
+    codes = dpx_header.write_like_source(source.path, pixels, tmp, element=source.part, original=original)
+    if codes is None:
+        return False
+    layout = dpx_header.read_header(tmp).element(source.part)
+    key = (layout.bits, layout.packing, layout.components, layout.descriptor, layout.eol_padding, source.endian)
+    if key in _VERIFIED_LAYOUTS or reads_back(source, pixels, tmp, codes=codes):
+        _VERIFIED_LAYOUTS.add(key)
         return True
     _log.warning("%s: this DPX layout does not read back exactly; re-encoding it with OIIO", source.path.name)
     tmp.unlink(missing_ok=True)
