@@ -48,7 +48,7 @@ def seeds(folder: Path) -> dict[str, Path]:
 
 
 def _exr_mutant(data: bytes, rng: random.Random) -> tuple[str, bytes]:
-    layout = exr_header._parse(data, len(data), tables=False)
+    layout = exr_header.parse_layout(data, len(data), tables=False)
     end = layout.header_end + 8 * 64
     buf = bytearray(data)
     kind = rng.choice(("flip", "byte", "int32", "attr-size", "attr-value", "truncate", "table"))

@@ -36,6 +36,8 @@ __all__ = [
     "validate_exr",
     "ExrHeaderError",
     "COMPRESSIONS",
+    "parse_layout",
+    "parse_channel_list",
 ]
 
 MAGIC = b"\x76\x2f\x31\x01"
@@ -156,7 +158,7 @@ class ExrHeader:
 
     @property
     def channels(self) -> list[Channel]:
-        return _chlist(self._need("channels").data)
+        return parse_channel_list(self._need("channels").data)
 
     @property
     def part_type(self) -> str | None:
@@ -241,7 +243,7 @@ def _box2i(a: ExrAttribute) -> tuple[int, int, int, int]:
     return struct.unpack("<4i", a.data)  # type: ignore[return-value]
 
 
-def _chlist(data: bytes) -> list[Channel]:
+def parse_channel_list(data: bytes) -> list[Channel]:
     out: list[Channel] = []
     pos = 0
     while True:
@@ -291,7 +293,8 @@ def _read_header(buf: bytes, pos: int, long_names: bool) -> tuple[ExrHeader, int
             raise ExrHeaderError(f"more than {MAX_ATTRIBUTES} attributes")
 
 
-def _parse(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
+def parse_layout(buf: bytes, file_size: int, *, tables: bool) -> ExrLayout:
+    """Parse headers (and chunk tables) from the first bytes ``buf`` of a file of ``file_size``."""
     if buf[:4] != MAGIC:
         raise ExrHeaderError("not an OpenEXR file (bad magic number)")
     if len(buf) < 8:
@@ -357,7 +360,7 @@ def read_layout(path: str | Path, *, tables: bool = True) -> ExrLayout:
                 fh.seek(0)
                 buf = fh.read(min(size, want))
                 try:
-                    return _parse(buf, size, tables=tables)
+                    return parse_layout(buf, size, tables=tables)
                 except _Short as exc:
                     if len(buf) >= size or want >= MAX_HEADER_BYTES:
                         raise ExrHeaderError(f"{path}: damaged EXR header: {exc} (truncated file?)") from None

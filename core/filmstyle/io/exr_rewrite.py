@@ -20,7 +20,7 @@ from filmstyle.io.exr_header import (
     ExrHeader,
     ExrHeaderError,
     ExrLayout,
-    _parse,
+    parse_layout,
     read_layout,
 )
 
@@ -80,7 +80,7 @@ def restore_attributes(source: str | Path, written: str | Path, *, parts: dict[i
     except OSError as exc:
         raise OutputError(f"{written}: cannot re-read: {exc.strerror or exc}") from None
     try:
-        out = _parse(data, len(data), tables=True)
+        out = parse_layout(data, len(data), tables=True)
     except ExrHeaderError as exc:
         raise OutputError(f"{written}: cannot rewrite the header OIIO wrote: {exc}") from None
     if len(out.tables) != len(out.headers):
@@ -106,7 +106,7 @@ def rewrite_headers(path: str | Path, headers: list[ExrHeader]) -> None:
     tables; the chunks are not touched. For tools and tests that edit attributes."""
     path = Path(path)
     data = path.read_bytes()
-    layout = _parse(data, len(data), tables=True)
+    layout = parse_layout(data, len(data), tables=True)
     if len(layout.tables) != len(layout.headers) or len(headers) != len(layout.headers):
         raise OutputError(f"{path}: cannot rewrite this file's headers")
     path.write_bytes(_with_headers(data, layout, headers, path))

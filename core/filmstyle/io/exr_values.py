@@ -6,7 +6,14 @@ import hashlib
 import struct
 from typing import Any
 
-from filmstyle.io.exr_header import COMPRESSIONS, LEVEL_MODES, LINE_ORDERS, ROUNDING_MODES, ExrHeaderError, _chlist
+from filmstyle.io.exr_header import (
+    COMPRESSIONS,
+    LEVEL_MODES,
+    LINE_ORDERS,
+    ROUNDING_MODES,
+    ExrHeaderError,
+    parse_channel_list,
+)
 
 __all__ = ["decode_value"]
 
@@ -48,7 +55,7 @@ def decode_value(type_name: str, data: bytes) -> Any:
                     "rounding": ROUNDING_MODES[mode >> 4] if (mode >> 4) < 2 else mode >> 4}
         elif type_name == "chlist":
             return [{"name": c.name, "type": c.type_name, "linear": c.linear,
-                     "sampling": [c.x_sampling, c.y_sampling]} for c in _chlist(data)]
+                     "sampling": [c.x_sampling, c.y_sampling]} for c in parse_channel_list(data)]
         elif type_name == "preview" and len(data) >= 8:
             w, h = struct.unpack_from("<II", data)
             return f"<preview {w}x{h}, sha1 {hashlib.sha1(data).hexdigest()[:12]}>"
