@@ -30,7 +30,7 @@ app = typer.Typer(
 
 #: Modules (under ``filmstyle.cli``) whose import registers commands on :data:`app`.
 COMMAND_MODULES: tuple[str, ...] = ("core_commands", "worker_commands", "job_commands", "metrics_commands",
-                                    "host_commands")
+                                    "host_commands", "qc_commands")
 
 
 def reports_errors(fn):
@@ -38,11 +38,17 @@ def reports_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from filmstyle.cli.signals import Terminated, sigterm_as_interrupt
+
         try:
-            return fn(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return fn(*args, **kwargs)
         except FilmStyleError as exc:
             typer.echo(f"filmstyle: error: {exc}", err=True)
             raise typer.Exit(1) from None
+        except Terminated:
+            typer.echo("filmstyle: terminated (SIGTERM); frames already written are complete", err=True)
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             typer.echo("filmstyle: interrupted; frames already written are complete", err=True)
             raise typer.Exit(130) from None
