@@ -30,7 +30,7 @@ app = typer.Typer(
 
 #: Modules (under ``filmstyle.cli``) whose import registers commands on :data:`app`.
 COMMAND_MODULES: tuple[str, ...] = ("core_commands", "worker_commands", "job_commands", "metrics_commands",
-                                    "host_commands", "qc_commands")
+                                    "host_commands", "qc_commands", "doctor_commands")
 
 
 def reports_errors(fn):
@@ -114,9 +114,6 @@ def render_with_progress(plan) -> None:
     )
 
 
-
-
-COMMAND_MODULES += ("doctor_commands",)
 for _module in COMMAND_MODULES:
     importlib.import_module(f"filmstyle.cli.{_module}")
 
