@@ -113,3 +113,15 @@ def test_modules_stay_small():
     big = {name: n for name, path in modules().items()
            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not big, big
+
+
+def test_importing_the_models_writes_nothing_into_home(tmp_path):
+    """onnxruntime's device-id file stays out of an artist's home folder."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HOME=str(tmp_path))
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    subprocess.run([sys.executable, "-c", "import filmstyle.models.runtime, onnxruntime"], env=env, check=True)
+    assert not list(tmp_path.rglob("*")), sorted(map(str, tmp_path.rglob("*")))

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 import PyOpenColorIO as OCIO
 
+from filmstyle.color.resolve_spaces import add_resolve_spaces
 from filmstyle.errors import ColorError
 
 __all__ = [
@@ -85,7 +86,7 @@ def load_config(path: str | None = None) -> OCIO.Config:
     if not source.startswith("ocio://") and not os.path.isfile(source):
         raise ColorError(f"{field}: OCIO config file not found, expected an existing file, got {source!r}")
     try:
-        return OCIO.Config.CreateFromFile(source)
+        config = OCIO.Config.CreateFromFile(source)
     except OCIO.Exception as exc:
         if source.startswith("ocio://"):
             uris = _builtin_uris()
@@ -95,6 +96,9 @@ def load_config(path: str | None = None) -> OCIO.Config:
                 f"got {source!r}, valid: {', '.join(close)}, ..."
             ) from exc
         raise ColorError(f"{field}: cannot load OCIO config {source!r}: {one_line(exc)}") from exc
+    # Resolve's timeline spaces (DaVinci Intermediate, Rec.709 Gamma 2.4, ...) under the same
+    # names in every config, added from Blackmagic's formulas where the config lacks them.
+    return add_resolve_spaces(config)
 
 
 # ---------------------------------------------------------------------------------- colourspaces

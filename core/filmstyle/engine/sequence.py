@@ -108,6 +108,8 @@ def render_sequence(
     if todo:
         pipeline.stylizer.prepare([s.style for look in plan.looks for s in look.styles])
     protect = [plan.source.path(f) for f in frames]
+    io.clean_stale_temps(plan.output.path(f) for f in todo)
+    checks = io.FrameChecks()
 
     def read(frame: int) -> io.SourceFrame:
         return io.read_frame(plan.source.path(frame), layer=plan.layer, part=plan.part)
@@ -137,6 +139,7 @@ def render_sequence(
             if plan.tracks_shots:
                 _resume(plan, pipeline, frame, todo[i - 1] if i else None, read)
             source = pending_read.result() if pending_read is not None else read(frame)
+            checks.check(source, frame)
             pending_read = pool.submit(read, todo[i + 1]) if i + 1 < len(todo) else None
             net_before = pipeline.network_seconds
             rgb = pipeline.stylize_frame(source, frame)
@@ -152,5 +155,6 @@ def render_sequence(
 
             pending_write = pool.submit(write)
         finish(pending_write)
+    checks.report(plan.source.pattern)
     report.seconds = time.perf_counter() - started
     return report

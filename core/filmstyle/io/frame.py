@@ -17,6 +17,7 @@ import OpenImageIO as oiio
 
 from filmstyle.errors import InputError
 from filmstyle.io._oiio import (
+    library_quiet,
     Window,
     all_half,
     alpha_channel,
@@ -178,6 +179,7 @@ def _choose_part(path: Path, specs: list[oiio.ImageSpec], part: int | str | None
     return 0
 
 
+@library_quiet
 def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | None = None) -> SourceFrame:
     """Read the RGB (and alpha) of one layer of one part of an image file.
 
@@ -245,6 +247,7 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
     )
 
 
+@library_quiet
 def read_channels(path: str | Path, names, *, part: int | str | None = None) -> dict[str, np.ndarray]:
     """Named channels of one part of an image file, over its data window.
 

@@ -132,6 +132,16 @@ class FrameSequence:
         return iter(self.frames)
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, with a path the system cannot even look up (a name longer than the
+    filesystem allows) reported as one line instead of an OSError."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        text = str(path) if len(str(path)) <= 120 else str(path)[:117] + "..."
+        raise InputError(f"{text}: unusable path: {exc.strerror or exc}") from None
+
+
 def _single_frame_number(name: str) -> int:
     digits = re.findall(r"\d+", Path(name).stem)
     return int(digits[-1]) if digits else 1
@@ -149,7 +159,7 @@ def _discover(pattern: str, parts: tuple[Path, str, int, str]) -> tuple[int, ...
         m = rx.match(entry.name)
         # Require the exact formatting so that path(frame) gives back this very file
         # (e.g. shot.####.exr must not pick up shot.01001.exr).
-        if m and _format_frame(int(m.group(1)), pad) == m.group(1) and entry.is_file():
+        if m and _format_frame(int(m.group(1)), pad) == m.group(1) and _is_file(entry):
             frames.append(int(m.group(1)))
     if not frames:
         raise InputError(f"{pattern}: no frames found on disk in {directory}")
@@ -174,7 +184,7 @@ def find_sequence(
     pattern = str(pattern)
     parts = split_pattern(pattern)
     if parts is None:
-        if not Path(pattern).is_file():
+        if not _is_file(Path(pattern)):
             raise InputError(f"{pattern}: file not found")
         return FrameSequence(pattern, (_single_frame_number(pattern),))
     if frame_range is None:
@@ -184,7 +194,7 @@ def find_sequence(
     else:
         frames = tuple(sorted({int(f) for f in frame_range}))
     seq = FrameSequence(pattern, frames)
-    missing = [f for f in seq.frames if not seq.path(f).is_file()]
+    missing = [f for f in seq.frames if not _is_file(seq.path(f))]
     if missing:
         first = missing[0]
         raise InputError(

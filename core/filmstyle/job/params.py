@@ -236,19 +236,21 @@ PARAMETERS: tuple[Parameter, ...] = (
        "left out = untouched outside.", cli=None, template="{}", template_commented=True),
     # -- colour ----------------------------------------------------------------------------------
     _p("ocio", "path", "OCIO config file or URI (default: $OCIO, else the built-in ACES studio config).",
-       path="color.ocio", label="OCIO config", hosts={"nuke": "File_Knob", "panel": "file"}),
+       path="color.ocio", label="OCIO config", hosts={"nuke": "File_Knob", "fuse": "FileControl", "panel": "file"}),
     _p("input_colorspace", "string", "Colourspace of the source (default per format: EXR ACEScg, DPX as "
        "tagged, PNG/JPEG/TIFF sRGB).", path="color.input_colorspace", label="input colourspace",
-       hosts={"nuke": "String_Knob", "panel": "colorspace"}, host={"default": "scene_linear"}),
+       hosts={"nuke": "String_Knob", "fuse": "ComboControl", "panel": "colorspace"},
+       host={"default": "scene_linear"}),
     _p("working_space", "string", "Space the network runs in (default: filmstyle's display shaper; or any "
        "config colourspace).", path="color.working_space"),
     _p("output_colorspace", "string", "Colourspace of output in another format than the source (default "
        "that format's: EXR ACEScg, DPX ADX10, PNG/JPEG/TIFF sRGB).", path="color.output_colorspace"),
     # -- model -----------------------------------------------------------------------------------
     _p("device", "choice", "Where the network runs.", default="cpu", choices=DEVICES,
-       hosts={"nuke": "Enumeration_Knob", "panel": "combo"}),
+       hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl", "panel": "combo"}),
     _p("precision", "choice", "Network precision: fp32, fp16 (CUDA) or bf16 (slow on most CPUs).",
-       default="fp32", choices=PRECISIONS, hosts={"nuke": "Enumeration_Knob", "panel": "combo"}),
+       default="fp32", choices=PRECISIONS, hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl",
+                                                  "panel": "combo"}),
     # -- output ----------------------------------------------------------------------------------
     _p("bit_depth", "choice", "Output depth (default: the source's).", choices=BIT_DEPTHS,
        aliases={"8": 8, "10": 10, "12": 12, "16": 16}),
@@ -281,7 +283,7 @@ PARAMETERS: tuple[Parameter, ...] = (
        "reset on cuts).", default=False),
     Parameter("mask_channel", "choice", "Which channel of the Mask input limits the look.",
               choices=("rgba.alpha", "rgba.red", "rgba.green", "rgba.blue"), default="rgba.alpha", cli=None,
-              label="mask channel", hosts={"nuke": "Enumeration_Knob", "panel": "combo"},
+              label="mask channel", hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl", "panel": "combo"},
               host={"role": "mask"}),
 )
 

@@ -76,6 +76,7 @@ def build_plan(job: Job) -> RenderPlan:
     out_format = io.format_for_path(first_out)
     if out_format is None:
         raise OutputError(f"{first_out}: unknown image extension {first_out.suffix!r}")
+    io.check_output_paths((output.path(f) for f in output.frames), format_name=out_format)
     if job.output_colorspace is not None:
         src_format = io.format_for_path(source.path(source.frames[0]))
         if src_format == out_format:

@@ -11,6 +11,8 @@ bodies over the size limit get 413; errors are ``{"detail": "<one line>"}``.
 ``GET  /jobs/{id}``            state, done/total frames, written, skipped, fps, error
 ``POST /jobs/{id}/cancel``     stop after the current frame (a queued job never starts)
 ``GET  /jobs/{id}/result``     output pattern and the frames written/skipped so far
+``/shots/{tool}/...``          one frame at a time for a host tool that keeps shot state in the
+                               worker (see :mod:`filmstyle.server.shot_routes`)
 =============================  =============================================================
 """
 
@@ -33,6 +35,7 @@ from filmstyle.job.paths import job_paths
 from filmstyle.server import discovery
 from filmstyle.server.discovery import PathPolicy
 from filmstyle.server.queue import JobQueue, parse_job
+from filmstyle.server.shot_routes import add_shot_routes
 
 __all__ = ["WorkerSettings", "create_app", "serve", "MAX_BODY_BYTES"]
 
@@ -165,6 +168,8 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
     @app.get("/jobs/{job_id}/result")
     def result(job_id: str) -> dict:
         return record_or_404(job_id).result()
+
+    add_shot_routes(app, work, policy, base_dir)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc: HTTPException):

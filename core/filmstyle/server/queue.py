@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class JobRecord:
     started: float | None = None
     finished: float | None = None
     cancel_requested: bool = False
+    #: Builds the frame pipeline on the render thread instead of a fresh one (shot sessions).
+    make_pipeline: Callable[[RenderPlan, FrameStylizer], FramePipeline] | None = field(default=None, repr=False)
 
     def status(self) -> dict:
         end = self.finished or time.time()
@@ -111,9 +114,10 @@ class JobQueue:
         self._thread.start()
 
     # -- public -----------------------------------------------------------------------------
-    def submit(self, plan: RenderPlan) -> JobRecord:
+    def submit(self, plan: RenderPlan, *,
+               make_pipeline: Callable[[RenderPlan, FrameStylizer], FramePipeline] | None = None) -> JobRecord:
         record = JobRecord(id=f"{next(self._counter):04d}-{uuid.uuid4().hex[:8]}", plan=plan,
-                           total=len(plan.source.frames))
+                           total=len(plan.source.frames), make_pipeline=make_pipeline)
         with self._lock:
             self._jobs[record.id] = record
         self._queue.put(record.id)
@@ -186,7 +190,10 @@ class JobQueue:
                 record.frames.append({"frame": result.frame, "path": str(result.path), "status": result.status})
 
         try:
-            pipeline = FramePipeline(plan, stylizer=stylizer)
+            if record.make_pipeline is not None:
+                pipeline = record.make_pipeline(plan, stylizer)
+            else:
+                pipeline = FramePipeline(plan, stylizer=stylizer)
             stylizer.pipeline = pipeline
             render_sequence(plan, progress=on_frame, pipeline=pipeline,
                             should_stop=lambda: self._should_stop(record))
