@@ -34,7 +34,7 @@ def panel_command(job: Optional[str] = None, extra_args: Sequence[str] = ()) -> 
 class PanelLaunch:
     """A panel process that was started; :meth:`failure` says whether it stopped with an error."""
 
-    def __init__(self, process: subprocess.Popen, log_path: Path, log_start: int) -> None:
+    def __init__(self, process: "subprocess.Popen[bytes]", log_path: Path, log_start: int) -> None:
         self.process, self.log_path, self._log_start = process, log_path, log_start
 
     def failure(self, timeout: float = 0.0) -> Optional[str]:
@@ -71,17 +71,15 @@ def launch_panel(job: Optional[str] = None, *, extra_args: Sequence[str] = (),
     folder.mkdir(parents=True, exist_ok=True)
     log_path = folder / "panel.log"
     env: Dict[str, str] = worker_env(host_executable=host_executable, extra=extra_env)
-    kwargs: Dict[str, object] = {}
-    if sys.platform == "win32":
-        # CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW: outlives the host, no console window beside it.
-        kwargs["creationflags"] = 0x00000200 | 0x08000000
-    else:
-        kwargs["start_new_session"] = True
+    # Windows: CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW (outlives the host, no console beside it);
+    # elsewhere a session of its own (not closed with the host's terminal).
+    windows = sys.platform == "win32"
     start = log_path.stat().st_size if log_path.exists() else 0
     try:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(folder),
-                                       env=env, **kwargs)
+                                       env=env, creationflags=0x00000200 | 0x08000000 if windows else 0,
+                                       start_new_session=not windows)
     except OSError as exc:
         raise WorkerError("cannot start the panel with %s: %s" % (args[0], exc)) from None
     return PanelLaunch(process, log_path, start)
