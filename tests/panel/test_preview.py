@@ -10,6 +10,7 @@ import OpenImageIO as oiio
 import pytest
 
 from filmstyle import io
+from filmstyle.errors import FilmStyleError
 from filmstyle.job.masks import MaskContext, parse_mask
 from filmstyle.job.regions import Region, RegionSet, matte_loader
 from filmstyle.job.model import job_from_data
@@ -83,12 +84,15 @@ def test_file_mattes_are_fitted_then_reduced(tmp_path):
 def test_the_proxy_field_is_used_when_the_table_has_it(monkeypatch, job_dir):
     data = JobDocument.open(job_dir / "job.yaml").absolute_data()
     data["temporal"] = 0.6
+    monkeypatch.setattr("filmstyle.panel.preview.proxy_value", lambda f: f"1/{f}")
     monkeypatch.setattr("filmstyle.panel.preview.proxy_field_available", lambda: True)
     job = preview_job(data, 1003, "/tmp/p.####.exr", factor=4)
     assert job["proxy"] == "1/4" and job["input"] == data["input"] and job["regions"] == data["regions"]
     assert "temporal" not in job  # one frame has no history to blend with
-    with pytest.raises(Exception, match="reduced plate"):
-        monkeypatch.setattr("filmstyle.panel.preview.proxy_field_available", lambda: False)
+    full = preview_job({**data, "proxy": "1/2"}, 1003, "/tmp/p.####.exr", factor=1)
+    assert "proxy" not in full  # a full-size preview whatever the job renders at
+    monkeypatch.setattr("filmstyle.panel.preview.proxy_value", lambda f: None)
+    with pytest.raises(FilmStyleError, match="reduced plate"):
         preview_job(data, 1003, "/tmp/p.####.exr", factor=4)
 
 

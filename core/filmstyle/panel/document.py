@@ -257,11 +257,12 @@ class JobDocument:
 
     # -- table fields ------------------------------------------------------------------------------
     def param_value(self, param: Parameter) -> Any:
-        """The value of a job field as the job file has it, else the control's default."""
+        """The value of a job field as the job file has it, else the job's default (what renders;
+        not a host control's own default, which is for a new node)."""
         found = _get(self.data, field_path(param))
         if found is not None:
             return copy.deepcopy(found)
-        return param.host.get("default", param.default)
+        return param.default
 
     def set_param(self, param: Parameter, value: Any, *, merge: str | None = None) -> None:
         """Set a job field from a control; the table's ``none`` value, "" and the default remove it."""

@@ -5,8 +5,9 @@ the current frame only (``frames``), written to the panel's own temp folder (``o
 ``overwrite``), and without temporal blending, which needs the frames before it (the render has
 it; a single-frame preview cannot). Proxy size comes one of two ways:
 
-* **the job's ``proxy`` field**, when the parameter table has one (``"1/2"``, ``"1/4"``: the
-  worker runs the network on a reduced frame and upsamples the result guided by the plate);
+* **the job's ``proxy`` field**, when the parameter table has one with that choice (``"1/2"``,
+  ``"1/4"``: the worker runs the network on a reduced frame and enlarges the result guided by the
+  plate; the preview of a full-size choice leaves the field out, whatever the job says);
 * otherwise **a reduced plate**: the panel writes the current frame at ``1/N`` size (every
   channel of the chosen part, same file format and header, so channel masks and the format's
   default colourspace still apply; OpenImageIO's filtered resize), points the job at it, and
@@ -41,7 +42,7 @@ from filmstyle.job.params import BY_NAME
 from filmstyle.job.regions import matte_loader
 from filmstyle.panel.keys import curve_text
 
-__all__ = ["PROXY_CHOICES", "auto_factor", "proxy_field_available", "ProxyPlate", "write_plate",
+__all__ = ["PROXY_CHOICES", "auto_factor", "proxy_field_available", "proxy_value", "ProxyPlate", "write_plate",
            "scale_mask_data", "preview_job", "thumbnail_job", "PREVIEW_ROWS"]
 
 #: Proxy sizes the panel offers (``"auto"``: the largest reduction that keeps :data:`PREVIEW_ROWS`).
@@ -69,6 +70,15 @@ def proxy_field_available() -> bool:
     """True when the parameter table has the ``proxy`` job field (the worker reduces the frame)."""
     param = BY_NAME.get("proxy")
     return param is not None and param.path is not None
+
+
+def proxy_value(factor: int) -> str | None:
+    """The ``proxy`` field's value for a reduction by ``factor`` (``"1/2"``), None when the table has
+    no such field or no such choice."""
+    if not proxy_field_available():
+        return None
+    value = f"1/{factor}"
+    return value if value in BY_NAME["proxy"].choices else None
 
 
 @dataclass(frozen=True)
@@ -235,9 +245,12 @@ def preview_job(data: dict[str, Any], frame: int, output: str, *, factor: int,
     """
     d = _single_frame(data, frame, output)
     if factor == 1:
+        if proxy_field_available():
+            d.pop("proxy", None)  # the preview is asked for at full size
         return d
-    if proxy_field_available():
-        d["proxy"] = f"1/{factor}"
+    value = proxy_value(factor)
+    if value is not None:
+        d["proxy"] = value
         return d
     if plate is None:
         raise FilmStyleError("preview: a reduced plate is needed (the job format has no proxy field)")

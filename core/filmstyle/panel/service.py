@@ -43,8 +43,7 @@ from PySide6.QtCore import QObject, Signal
 from filmstyle.errors import FilmStyleError
 from filmstyle.job.model import Job
 from filmstyle.panel.display import SourceView, image_thumbnail, load_source_view, read_display
-from filmstyle.panel.preview import (THUMBNAIL_SIDE, preview_job, proxy_field_available, thumbnail_job, write_mattes,
-                                     write_plate)
+from filmstyle.panel.preview import THUMBNAIL_SIDE, preview_job, proxy_value, thumbnail_job, write_mattes, write_plate
 
 __all__ = ["PreviewRequest", "ThumbnailRequest", "WorkerLink", "thumbnail_cache_dir"]
 
@@ -253,7 +252,7 @@ class WorkerLink(QObject):
         view = req.view
         try:
             plate = None
-            if req.factor > 1 and not proxy_field_available():
+            if req.factor > 1 and proxy_value(req.factor) is None:
                 plate = self._plate(view.path, view.frame, factor=req.factor, part=req.data.get("part"))
                 if req.data.get("regions"):
                     # Beside the plate (deleted with it), one set per mask description.
