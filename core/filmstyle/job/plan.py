@@ -96,6 +96,8 @@ def build_plan(job: Job) -> RenderPlan:
     options = None
     if job.bit_depth is not None or job.compression is not None:
         options = io.WriteOptions(bit_depth=job.bit_depth, compression=job.compression)
+    if output.is_movie:  # one file, no resume: refused here rather than after the first frames
+        io.check_movie_output(output.pattern, output.frames, overwrite=bool(params["overwrite"]), options=options)
     network = NetworkOptions(tiling=job.tiling, tile_size=job.tile_size, stroke_scale=job.stroke_scale,
                              stroke_detail=job.stroke_detail, shot_stats=job.shot_stats)
     return RenderPlan(source, output, compiled.looks, compiled.regions, compiled.default,
