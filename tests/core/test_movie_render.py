@@ -19,8 +19,9 @@ from filmstyle import io
 from filmstyle.cli import app
 from filmstyle.errors import RenderCancelled
 from filmstyle.io._oiio import decode_timecode
-from filmstyle.job.jobs import load_job, build_plan
-from filmstyle.engine.render import render_sequence
+from filmstyle.engine.sequence import render_sequence
+from filmstyle.job.plan import build_plan
+from filmstyle.job.source import load_job
 from tests.core.movie_fixtures import audio_packets, decode_all, encode_clip, plane_codes
 from filmstyle.io.timecode import frame_to_timecode, smpte_packed
 from tests.core.plates import make_plate_sequence, photo_linear

@@ -245,9 +245,8 @@ class MovieOutput:
         alpha = source.alpha if self._alpha else None
         if source.alpha is not None and source.alpha_associated:
             # ProRes alpha is straight: un-premultiply (fully transparent pixels keep their colour)
-            from filmstyle.color import unpremultiply
-
-            rgb = unpremultiply(rgb, source.alpha)
+            a = source.alpha[..., None]
+            rgb = np.divide(rgb, a, out=rgb.copy(), where=np.broadcast_to(a != 0, rgb.shape))
         picture = rgb_to_frame(rgb, alpha, pix_fmt=self._video.pix_fmt, matrix=self._matrix)
         picture.pts = self._written
         picture.time_base = self._time_base
