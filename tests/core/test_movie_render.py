@@ -213,6 +213,19 @@ def test_exr_sequence_to_movie_takes_timecode_rate_and_alpha(tmp_path):
     frame = io.read_frame(io.find_sequence(out).path(90010))
     plate, _ = exr(tmp_path / "plates" / "plate.1001.exr")
     np.testing.assert_allclose(frame.alpha, plate[..., 3], atol=1.5 / 1023)
+    # Forced to 422 HQ the alpha is dropped and the colour stays premultiplied (the picture over black).
+    over_black = tmp_path / "over_black.mov"
+    assert cli("stylize", pattern, over_black, "--style", "starry-blue", "--compression", "422hq").exit_code == 0
+    info = io.probe_movie(over_black)
+    assert (info.profile, info.has_alpha) == ("HQ", False)
+    flat = io.read_frame(io.find_sequence(over_black).path(90010)).rgb
+    over = frame.rgb * frame.alpha[..., None]
+    luma = np.array([0.2126, 0.7152, 0.0722], np.float32)  # full resolution in both; chroma is 4:2:2 in HQ
+    # where the straight colour fits the 10-bit video range (dividing by a small alpha can exceed it)
+    fits = np.all((frame.rgb > -0.06) & (frame.rgb < 1.08), axis=-1)
+    assert fits.mean() > 0.8
+    diff = np.abs((flat @ luma)[fits] - (over @ luma)[fits])  # ProRes noise on fine stylized texture
+    assert diff.mean() < 0.01 and np.percentile(diff, 99) < 0.04, (diff.mean(), diff.max())
     # Headers without a frame rate or with a timecode that is not valid at the rate: 24 fps, no timecode.
     odd = make_plate_sequence(tmp_path / "odd", (1001, 1002), width=64, height=48)
     assert cli("stylize", odd, tmp_path / "odd.mov", "--style", "starry-blue", "--strength", "0").exit_code == 0

@@ -243,8 +243,9 @@ class MovieOutput:
                              f"{self._shape[1]}x{self._shape[0]}; a movie has one picture size")
         rgb = np.asarray(rgb, dtype=np.float32)
         alpha = source.alpha if self._alpha else None
-        if source.alpha is not None and source.alpha_associated:
-            # ProRes alpha is straight: un-premultiply (fully transparent pixels keep their colour)
+        if alpha is not None and source.alpha_associated:
+            # ProRes alpha is straight: un-premultiply (fully transparent pixels keep their colour).
+            # Without alpha in the movie, premultiplied colour stays as it is: the picture over black.
             a = source.alpha[..., None]
             rgb = np.divide(rgb, a, out=rgb.copy(), where=np.broadcast_to(a != 0, rgb.shape))
         picture = rgb_to_frame(rgb, alpha, pix_fmt=self._video.pix_fmt, matrix=self._matrix)
