@@ -5,6 +5,7 @@ real H.264 clip from ``shared/media``."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import av
@@ -23,6 +24,7 @@ from filmstyle.engine.sequence import render_sequence
 from filmstyle.job.plan import build_plan
 from filmstyle.job.source import load_job
 from tests.core.movie_fixtures import audio_packets, decode_all, encode_clip, plane_codes
+from filmstyle.io.targets import temp_path_for
 from filmstyle.io.timecode import frame_to_timecode, smpte_packed
 from tests.core.plates import make_plate_sequence, photo_linear
 from tests.core.test_server import worker  # noqa: F401 - the real worker fixture
@@ -179,6 +181,12 @@ def test_movie_output_refusals_overwrite_and_cancel(prores, tmp_path):
     with pytest.raises(RenderCancelled, match="the unfinished movie is discarded"):
         render_sequence(plan, should_stop=lambda: calls.append(1) or len(calls) > 3)
     assert out.read_bytes() == before and leftovers(tmp_path) == []
+    # A temp file a killed render left (its process is gone) is removed by the next render of the movie.
+    stale = temp_path_for(out)
+    stale = stale.with_name(stale.name.replace(f"-{os.getpid()}-", "-4194000-"))
+    stale.write_bytes(b"half a movie")
+    assert cli("stylize", prores, out, "--style", "starry-blue", "--frames", "90000", "--overwrite").exit_code == 0
+    assert leftovers(tmp_path) == [] and stream_facts(out)["frames"] == 1
 
 
 def _exr_frames(folder: Path, frames, timecode: int, rate=(25, 1)) -> str:

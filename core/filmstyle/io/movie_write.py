@@ -14,7 +14,8 @@
   interleaved as the video is written. The whole clip keeps all of its audio; a frame range
   keeps the packets that start within its frames.
 
-The file is written to a hidden temporary sibling (``.name.tmp-XXXX.mov``) and renamed over the
+The file is written to a hidden temporary sibling (named as :func:`~filmstyle.io.targets.temp_path_for`
+names every output's, so the next render removes one a killed render left) and renamed over the
 output only when it is complete; any failure or cancel removes it and leaves an existing output
 untouched. A movie cannot be resumed frame by frame: an existing output is refused unless
 ``overwrite`` is set, and then replaced only when the new one is complete.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Collection, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -36,6 +36,7 @@ from filmstyle.io._oiio import decode_timecode
 from filmstyle.io.frame import SourceFrame
 from filmstyle.io.movie import MovieInfo, is_movie_path, probe_movie
 from filmstyle.io.movie_pixels import MATRICES, rgb_to_frame
+from filmstyle.io.targets import temp_path_for
 from filmstyle.io.timecode import timecode_to_frame
 from filmstyle.io.write import WriteOptions
 
@@ -132,7 +133,7 @@ class MovieOutput:
             if _same_file(self.path, Path(os.fspath(p))):
                 raise OutputError(f"{self.path}: refusing to overwrite a source file ({p})")
         self._profile = check_movie_output(self.path, self.frames, overwrite=overwrite, options=options)
-        self._tmp = self.path.parent / f".{self.path.stem}.tmp-{secrets.token_hex(4)}{self.path.suffix}"
+        self._tmp = temp_path_for(self.path)
         self._container = None
         self._video = None
         self._audio: dict[int, object] = {}

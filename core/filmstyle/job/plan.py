@@ -76,7 +76,8 @@ def build_plan(job: Job) -> RenderPlan:
     out_format = io.format_for_path(first_out)
     if out_format is None:
         raise OutputError(f"{first_out}: unknown image extension {first_out.suffix!r}")
-    io.check_output_paths((output.path(f) for f in output.frames), format_name=out_format)
+    io.check_output_paths([Path(output.pattern)] if output.is_movie else (output.path(f) for f in output.frames),
+                          format_name=None if output.is_movie else out_format)  # a movie is written by PyAV
     if job.output_colorspace is not None:
         src_format = io.format_for_path(source.path(source.frames[0]))
         if src_format == out_format:
