@@ -3,8 +3,7 @@ stylized with those keys and lands as a take at the right frames.
 
 The movie (ProRes 422 HQ, 64x48, 40 frames at 24 fps, start timecode 01:00:10:00) is encoded here
 with PyAV. The script passes the movie and its frame range to the worker as they are: frames are
-numbered from the clip's timecode (01:00:10:00 at 24 fps = 86640). The test runs once the worker
-accepts a ``.mov`` input and skips, saying exactly that, until then.
+numbered from the clip's timecode (01:00:10:00 at 24 fps = 86640).
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from filmstyle_plugin.client import WorkerClient, WorkerError
+from filmstyle_plugin.client import WorkerClient
 from tests.resolve import fusion_ui_standin as fus
 from tests.resolve import resolve_standin as rs
 from tests.resolve.conftest import H, W, plate_rgb, read_rgb
@@ -25,7 +24,8 @@ MARKERS = {10.0: "style=starry-blue strength=0.2", 15.0: "strength=1 smooth", 21
 
 
 def encode_prores(path: Path) -> Path:
-    av = pytest.importorskip("av", reason="PyAV is not installed: movie input (MOV/MP4/MXF) is not in filmstyle yet")
+    import av
+
     container = av.open(str(path), mode="w")
     stream = container.add_stream("prores_ks", rate=FPS)
     stream.width, stream.height, stream.pix_fmt = W, H, "yuv422p10le"
@@ -45,17 +45,13 @@ def encode_prores(path: Path) -> Path:
 @pytest.fixture
 def movie(filmstyle_env, tmp_path) -> Path:
     path = encode_prores(tmp_path / "A001C003.mov")
-    # The capability itself: the worker renders the movie's first frame, numbered from its timecode.
+    # The worker renders the movie's first frame, numbered from its timecode.
     probe = {"filmstyle": 2, "input": str(path), "output": str(tmp_path / "probe" / "p.#####.exr"),
              "frames": str(FIRST), "styles": ["starry-blue"]}
     client = WorkerClient.connect(start=True)
-    try:
-        final = client.wait(client.submit(probe)["id"], timeout=300)
-    except WorkerError as exc:
-        final = {"state": "refused", "error": str(exc)}
-    if final["state"] != "done" or not (tmp_path / "probe" / f"p.{FIRST}.exr").is_file():
-        pytest.skip(f"the worker does not render frame {FIRST} of a .mov input yet (movie input lands with the "
-                    f"movies work): {final.get('error') or final['state']}")
+    final = client.wait(client.submit(probe)["id"], timeout=300)
+    assert final["state"] == "done", final
+    assert (tmp_path / "probe" / f"p.{FIRST}.exr").is_file()
     return path
 
 

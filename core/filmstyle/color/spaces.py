@@ -14,6 +14,7 @@ from filmstyle.errors import ColorError
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "MOVIE_COLORSPACE",
     "load_config",
     "resolve_colorspace",
     "colorspace_encoding",
@@ -35,12 +36,16 @@ _FILM_LOG = ("ADX10", "Input - ADX - ADX10", "Cineon", "cineon", "lg10", "compos
 _SRGB = ("sRGB Encoded Rec.709 (sRGB)", "srgb_tx", "sRGB - Texture", "sRGB", "srgb8", "texture_paint")
 _REC709 = ("Gamma 2.4 Encoded Rec.709", "rec709_display", "Camera Rec.709", "rec709", "Rec709")
 _GAMMA22 = ("Gamma 2.2 Encoded Rec.709", "g22_rec709", "Gamma2.2", "gamma22")
+#: What a movie (ProRes, DNxHR, H.264...) is read as by default: Rec.709 video, BT.1886 (gamma
+#: 2.4) encoded, "Rec.709 Gamma 2.4" in Resolve; the studio config's name. Other configs: _REC709.
+MOVIE_COLORSPACE = "Gamma 2.4 Encoded Rec.709"
 
 _FORMATS = {
     "openexr": _SCENE_LINEAR, "exr": _SCENE_LINEAR, "hdr": _SCENE_LINEAR,
     "dpx": _FILM_LOG, "cineon": _FILM_LOG, "cin": _FILM_LOG,
     "png": _SRGB, "jpeg": _SRGB, "jpg": _SRGB, "tiff": _SRGB, "tif": _SRGB,
     "bmp": _SRGB, "targa": _SRGB, "tga": _SRGB, "webp": _SRGB,
+    "movie": (MOVIE_COLORSPACE, *_REC709),
 }
 # File tags that carry no information (DPX "Undefined"/"User defined", OIIO's empty default).
 _EMPTY_HINTS = {"", "undefined", "unspecified", "unknown", "userdefined", "default", "none"}
@@ -216,6 +221,7 @@ def default_input_colorspace(format_name: str, hint: str | None, config: OCIO.Co
                           ``compositing_log``
     PNG, JPEG, TIFF,      sRGB-encoded Rec.709 (16-bit TIFF too)   ``sRGB Encoded Rec.709 (sRGB)``
     BMP, Targa, WebP
+    movie (``"movie"``)   :data:`MOVIE_COLORSPACE`, else Rec.709   ``Gamma 2.4 Encoded Rec.709``
     ====================  ======================================  ================================
 
     Transfer hints: ``Printing density``/``Logarithmic``/``Cineon`` → film log as for DPX;

@@ -24,6 +24,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from filmstyle.errors import InputError
+from filmstyle.io.movie import MOVIE_FORMAT, is_movie_path
 
 __all__ = [
     "Window",
@@ -222,10 +223,13 @@ def all_half(spec: oiio.ImageSpec) -> bool:
 
 
 def format_for_path(path: Path) -> str | None:
-    """OIIO format name (``"openexr"``, ``"dpx"``...) implied by the file extension."""
+    """OIIO format name (``"openexr"``, ``"dpx"``...) implied by the file extension; ``"movie"``
+    for a movie container (read and written through PyAV, see :mod:`filmstyle.io.movie`)."""
     ext = path.suffix.lower().lstrip(".")
     if not ext:
         return None
+    if is_movie_path(path):
+        return MOVIE_FORMAT
     for entry in oiio.get_string_attribute("extension_list").split(";"):
         name, _, exts = entry.partition(":")
         if ext in exts.split(","):

@@ -9,6 +9,9 @@ A pattern names one frame per number through a single padding token in the file 
 
 A path without a token is a single file.  Frame numbers are formatted like printf ``%0Nd``
 (``-5`` with padding 4 is ``-005``); numbers wider than the padding simply use more digits.
+
+A movie path (``clip.mov``, ``.mp4``, ``.mxf``...) is a sequence too: its frames are numbered from
+its timecode (see :mod:`filmstyle.io.movie`) and ``path(frame)`` names one frame of it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from filmstyle.errors import InputError, OutputError
+from filmstyle.io.movie import is_movie_path, movie_frame_path
 
 __all__ = [
     "FrameSequence",
@@ -90,7 +94,8 @@ class FrameSequence:
 
     ``pattern`` is the path as given (token included).  For a single file (no token) ``frames``
     holds one number, taken from the last digit group of the name if any (else 1), and
-    :meth:`path` returns the file whatever frame is asked for.
+    :meth:`path` returns the file whatever frame is asked for.  For a movie :meth:`path` returns
+    a :class:`~filmstyle.io.movie.MovieFramePath`: the movie, naming that frame.
     """
 
     pattern: str
@@ -105,6 +110,11 @@ class FrameSequence:
             raise InputError(f"{self.pattern}: a sequence needs at least one frame")
 
     @property
+    def is_movie(self) -> bool:
+        """True when the pattern is a movie file (its frames are inside it)."""
+        return self._parts is None and is_movie_path(self.pattern)
+
+    @property
     def is_single(self) -> bool:
         """True when the pattern has no padding token (one file)."""
         return self._parts is None
@@ -117,7 +127,7 @@ class FrameSequence:
     def path(self, frame: int) -> Path:
         """The file for ``frame`` (the single file itself when there is no token)."""
         if self._parts is None:
-            return Path(self.pattern)
+            return movie_frame_path(self.pattern, frame) if self.is_movie else Path(self.pattern)
         directory, prefix, pad, suffix = self._parts
         return directory / f"{prefix}{_format_frame(int(frame), pad)}{suffix}"
 
@@ -179,10 +189,19 @@ def find_sequence(
     Without ``frame_range`` the frames are discovered on disk (sorted).  With one, every frame
     must exist, otherwise :class:`InputError` names the first missing file and lists the gaps,
     e.g. ``"missing frame 1003: shot.1003.exr (3 of 100 frames missing: 1003, 1010, 1050)"``.
-    A pattern without a token is a single file, which must exist.
+    A pattern without a token is a single file, which must exist; a movie file gives its frames
+    (all, or those of ``frame_range``, which must lie inside the clip).
     """
     pattern = str(pattern)
     parts = split_pattern(pattern)
+    if parts is None and is_movie_path(pattern):
+        from filmstyle.io.movie import probe_movie, select_frames
+
+        wanted = None
+        if frame_range is not None:
+            wanted = (parse_frame_range(frame_range) if isinstance(frame_range, str)
+                      else tuple(sorted({int(f) for f in frame_range})))
+        return FrameSequence(pattern, select_frames(probe_movie(pattern), wanted))
     if parts is None:
         if not _is_file(Path(pattern)):
             raise InputError(f"{pattern}: file not found")
@@ -208,9 +227,15 @@ def output_sequence(source: FrameSequence, pattern: str | Path) -> FrameSequence
     """Map ``source``'s frames onto an output ``pattern`` (any token style and padding).
 
     A token-less output pattern is only valid for a one-frame source; otherwise every frame
-    would land in the same file, which is an :class:`OutputError`.
+    would land in the same file, which is an :class:`OutputError`. A movie output (``.mov``)
+    takes every frame, which must be consecutive (a movie has one constant rate).
     """
     pattern = str(pattern)
+    if split_pattern(pattern) is None and is_movie_path(pattern):
+        from filmstyle.io.movie_write import check_movie_output
+
+        check_movie_output(pattern, source.frames)
+        return FrameSequence(pattern, source.frames)
     if split_pattern(pattern) is None and len(source.frames) > 1:
         raise OutputError(
             f"output {pattern}: has no frame token but the source has {len(source.frames)} frames "

@@ -190,9 +190,10 @@ _CURVE_HOSTS = {"nuke": "Double_Knob", "fuse": "SliderControl", "panel": "curve"
 #: Every setting, in the order the template, ``--help`` and host panels show them.
 PARAMETERS: tuple[Parameter, ...] = (
     # -- files ---------------------------------------------------------------------------------
-    _p("input", "path", "Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr, or one file.",
+    _p("input", "path", "Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr, or one file; "
+       "or a movie (MOV/MP4/MXF: ProRes, DNxHR, H.264, H.265), frames numbered from its timecode or 1001.",
        required=True, cli="ARGUMENT", template="plates/shot.####.exr"),
-    _p("output", "path", "Output frame or sequence pattern (never a source frame).",
+    _p("output", "path", "Output frame or sequence pattern (never a source frame), or a ProRes .mov.",
        required=True, cli="ARGUMENT", template="render/shot_styled.####.exr"),
     _p("frames", "frames", "Frames to render: 1001-1100, 1001-1100x2 or 1001,1005,1010-1020 "
        "(default: every frame of the input on disk).", template="1001-1100", template_commented=True),

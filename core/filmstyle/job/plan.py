@@ -76,7 +76,8 @@ def build_plan(job: Job) -> RenderPlan:
     out_format = io.format_for_path(first_out)
     if out_format is None:
         raise OutputError(f"{first_out}: unknown image extension {first_out.suffix!r}")
-    io.check_output_paths((output.path(f) for f in output.frames), format_name=out_format)
+    io.check_output_paths([Path(output.pattern)] if output.is_movie else (output.path(f) for f in output.frames),
+                          format_name=None if output.is_movie else out_format)  # a movie is written by PyAV
     if job.output_colorspace is not None:
         src_format = io.format_for_path(source.path(source.frames[0]))
         if src_format == out_format:
@@ -96,6 +97,8 @@ def build_plan(job: Job) -> RenderPlan:
     options = None
     if job.bit_depth is not None or job.compression is not None:
         options = io.WriteOptions(bit_depth=job.bit_depth, compression=job.compression)
+    if output.is_movie:  # one file, no resume: refused here rather than after the first frames
+        io.check_movie_output(output.pattern, output.frames, overwrite=bool(params["overwrite"]), options=options)
     network = NetworkOptions(tiling=job.tiling, tile_size=job.tile_size, stroke_scale=job.stroke_scale,
                              stroke_detail=job.stroke_detail, shot_stats=job.shot_stats)
     return RenderPlan(source, output, compiled.looks, compiled.regions, compiled.default,
