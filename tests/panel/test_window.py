@@ -188,3 +188,31 @@ def test_user_styles_and_imported_images_in_the_picker(qtbot, window, job_dir):
         assert "styles: [bands]" in (job_dir / "one.yaml").read_text()
     finally:
         (cfg / "styles.yaml").unlink()
+
+
+@pytest.mark.parametrize("proxy", ["1", "1/2"])
+def test_a_movie_shot_previews_in_its_own_colourspace(qtbot, window, tmp_path, proxy):
+    """A ProRes clip: frames numbered from 1001, shown and previewed (its reduced frame as EXR read
+    in the movie's Rec.709 colourspace); the preview comes back in that colourspace too."""
+    from tests.core.movie_fixtures import encode_clip
+
+    encode_clip(tmp_path / "clip.mov", "prores_ks", "yuv422p10le", frames=4, size=(64, 48), options={"profile": "3"})
+    (tmp_path / "job.yaml").write_text("filmstyle: 2\ninput: clip.mov\noutput: out/o.####.exr\n"
+                                       "styles: [starry-blue]\nstrength: 0\n")
+    w = window
+    w.proxy_box.setCurrentText(proxy)
+    w.open_job(tmp_path / "job.yaml")
+    assert w.frames == (1001, 1002, 1003, 1004)
+    w.set_frame(1003)
+    wait_settled(qtbot, w)
+    assert w.viewer.has_after, w.last_message
+    assert w.view.colorspace == "Gamma 2.4 Encoded Rec.709" and w.view.frame == 1003
+    # Strength 0: the preview is the frame itself, so after and before must match closely.
+    after = w.viewer._after.convertToFormat(w.viewer._after.Format.Format_RGB888)
+    import numpy as np
+
+    pixels = np.frombuffer(after.constBits(), np.uint8).reshape(after.height(), after.bytesPerLine())
+    pixels = pixels[:, : after.width() * 3].reshape(after.height(), after.width(), 3)
+    before = w.view.display
+    assert pixels.shape == before.shape
+    assert np.abs(pixels.astype(int) - before.astype(int)).mean() < (1.0 if proxy == "1" else 4.0)

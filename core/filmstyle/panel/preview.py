@@ -42,7 +42,7 @@ from filmstyle.job.params import BY_NAME
 from filmstyle.job.regions import matte_loader
 from filmstyle.panel.keys import curve_text
 
-__all__ = ["PROXY_CHOICES", "auto_factor", "proxy_field_available", "proxy_value", "ProxyPlate", "write_plate",
+__all__ = ["preview_suffix", "PROXY_CHOICES", "auto_factor", "proxy_field_available", "proxy_value", "ProxyPlate", "write_plate",
            "scale_mask_data", "preview_job", "thumbnail_job", "PREVIEW_ROWS"]
 
 #: Proxy sizes the panel offers (``"auto"``: the largest reduction that keeps :data:`PREVIEW_ROWS`).
@@ -92,6 +92,7 @@ class ProxyPlate:
     scale: tuple[float, float]
     offset: tuple[int, int]  # data window minus display window origin, in source pixels
     mattes: dict[str, str]  # full-size matte pattern -> reduced matte pattern
+    colorspace: str | None = None  # set when the plate's format is not the source's (a movie's frame)
 
 
 def _source_buf(path: Path, part: int | str | None) -> tuple[oiio.ImageBuf, int]:
@@ -102,16 +103,46 @@ def _source_buf(path: Path, part: int | str | None) -> tuple[oiio.ImageBuf, int]
     return buf, frame.part
 
 
+def preview_suffix(source: str | Path) -> str:
+    """The extension of a preview of ``source``: its own, or ``.exr`` for a movie's frame."""
+    return ".exr" if io.is_movie_path(source) else Path(source).suffix.lower()
+
+
+def _movie_plate(source: Path, frame: int, folder: Path, size: tuple[int, int] | None, factor: int, name: str,
+                 colorspace: str | None) -> ProxyPlate:
+    """A movie's frame as a reduced float EXR (R, G, B and alpha if it has one)."""
+    src = io.read_frame(source)
+    w, h = size if size is not None else (max(1, round(src.width / factor)), max(1, round(src.height / factor)))
+    planes = [src.rgb] + ([src.alpha[..., None]] if src.alpha is not None else [])
+    px = cv2.resize(np.concatenate(planes, axis=-1), (w, h), interpolation=cv2.INTER_AREA).reshape(h, w, -1)
+    spec = oiio.ImageSpec(w, h, px.shape[-1], "float")
+    spec.channelnames = ("R", "G", "B", "A")[: px.shape[-1]]
+    if src.alpha is not None:
+        spec.alpha_channel = 3
+    pattern = str(Path(folder) / f"{name}.####.exr")
+    out_path = io.FrameSequence(pattern, (frame,)).path(frame)
+    buf = oiio.ImageBuf(spec)
+    buf.set_pixels(oiio.ROI(), np.ascontiguousarray(px, dtype=np.float32))
+    if not buf.write(str(out_path)):
+        raise InputError(f"{out_path}: cannot write the reduced plate: {buf.geterror().strip()}")
+    return ProxyPlate(pattern, frame, w, h, (w / src.width, h / src.height), (0, 0), {}, colorspace)
+
+
 def write_plate(source: Path, frame: int, folder: Path, *, size: tuple[int, int] | None = None,
-                factor: int = 1, part: int | str | None = None, name: str = "plate") -> ProxyPlate:
+                factor: int = 1, part: int | str | None = None, name: str = "plate",
+                colorspace: str | None = None) -> ProxyPlate:
     """Write ``source`` (one frame) reduced by ``factor`` or to ``size`` into ``folder``.
 
     The copy has every channel of the chosen part, the source's pixel types and header, and its
-    data window at the origin of its display window.
+    data window at the origin of its display window. A movie's frame is written as a float EXR
+    instead, which the job then reads in ``colorspace`` (the source's, which the caller knows).
 
     Raises:
         InputError: the source cannot be read or the copy cannot be written.
     """
+    if io.is_movie_path(source):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return _movie_plate(source, frame, Path(folder), size, factor, name, colorspace)  # keeps its frame
     buf, _ = _source_buf(Path(source), part)
     Path(folder).mkdir(parents=True, exist_ok=True)
     spec = oiio.ImageSpec(buf.spec())
@@ -236,14 +267,27 @@ def _single_frame(data: dict[str, Any], frame: int, output: str) -> dict[str, An
     return d
 
 
+def _plate_input(d: dict[str, Any], plate: ProxyPlate) -> None:
+    d["input"] = plate.pattern
+    d.pop("part", None)  # the plate holds the chosen part only
+    if plate.colorspace is not None:  # a movie's frame as EXR: read it in the movie's colourspace
+        color = d.setdefault("color", {})
+        color["input_colorspace"] = plate.colorspace
+        color.pop("output_colorspace", None)
+
+
 def preview_job(data: dict[str, Any], frame: int, output: str, *, factor: int,
-                plate: ProxyPlate | None = None) -> dict[str, Any]:
+                plate: ProxyPlate | None = None, colorspace: str | None = None) -> dict[str, Any]:
     """The job (``data`` with absolute paths) reduced to ``frame`` at ``1/factor`` size.
 
     With ``factor`` 1 the frame renders at full size; with the ``proxy`` field available it is
     set; otherwise ``plate`` (from :func:`write_plate`, mattes from :func:`write_mattes`) is used.
+    ``output`` is an image sequence (see :func:`preview_suffix`); for a movie source it is written
+    in the movie's ``colorspace``, so previews always come back in the source's colourspace.
     """
     d = _single_frame(data, frame, output)
+    if io.is_movie_path(str(d.get("input", ""))) and colorspace is not None:
+        d.setdefault("color", {})["output_colorspace"] = colorspace
     if factor == 1:
         if proxy_field_available():
             d.pop("proxy", None)  # the preview is asked for at full size
@@ -254,8 +298,7 @@ def preview_job(data: dict[str, Any], frame: int, output: str, *, factor: int,
         return d
     if plate is None:
         raise FilmStyleError("preview: a reduced plate is needed (the job format has no proxy field)")
-    d["input"] = plate.pattern
-    d.pop("part", None)  # the plate holds the chosen part only
+    _plate_input(d, plate)
     (sx, sy), (ox, oy) = plate.scale, plate.offset
     for region in d.get("regions") or []:
         if isinstance(region, dict) and isinstance(region.get("mask"), dict):
@@ -266,8 +309,8 @@ def preview_job(data: dict[str, Any], frame: int, output: str, *, factor: int,
 def thumbnail_job(data: dict[str, Any], style: str, plate: ProxyPlate, output: str) -> dict[str, Any]:
     """One look (``style``) at full strength on a thumbnail ``plate``, without regions."""
     d = _single_frame(data, plate.frame, output)
-    d["input"] = plate.pattern
-    d.pop("part", None)
+    d.get("color", {}).pop("output_colorspace", None)
+    _plate_input(d, plate)
     for key in ("regions", "default", "strength", "proxy", "stroke_scale", "tiling", "shot_stats"):
         d.pop(key, None)
     d["styles"] = [style]

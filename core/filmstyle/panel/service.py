@@ -43,7 +43,8 @@ from PySide6.QtCore import QObject, Signal
 from filmstyle.errors import FilmStyleError
 from filmstyle.job.model import Job
 from filmstyle.panel.display import SourceView, image_thumbnail, load_source_view, read_display
-from filmstyle.panel.preview import THUMBNAIL_SIDE, preview_job, proxy_value, thumbnail_job, write_mattes, write_plate
+from filmstyle.panel.preview import (THUMBNAIL_SIDE, preview_job, preview_suffix, proxy_value, thumbnail_job,
+                                     write_mattes, write_plate)
 
 __all__ = ["PreviewRequest", "ThumbnailRequest", "WorkerLink", "thumbnail_cache_dir"]
 
@@ -231,10 +232,10 @@ class WorkerLink(QObject):
             time.sleep(_POLL)
 
     def _plate(self, source: Path, frame: int, *, factor: int = 1, size: tuple[int, int] | None = None,
-               part: int | str | None = None, name: str = "plate"):
+               part: int | str | None = None, name: str = "plate", colorspace: str | None = None):
         """A reduced copy of ``source`` (kept for the last :data:`_PLATES` frames, then deleted)."""
         st = source.stat()
-        key = (str(source), st.st_mtime_ns, st.st_size, frame, factor, size, part, name)
+        key = (str(source), st.st_mtime_ns, st.st_size, frame, factor, size, part, name, colorspace)
         if key in self._plates:
             self._plates[key] = self._plates.pop(key)  # most recently used last
             return self._plates[key]
@@ -242,7 +243,8 @@ class WorkerLink(QObject):
             old = self._plates.pop(next(iter(self._plates)))
             shutil.rmtree(Path(old.pattern).parent, ignore_errors=True)
         folder = self.temp / f"{name}-{next(self._folders)}"
-        self._plates[key] = write_plate(source, frame, folder, size=size, factor=factor, part=part, name=name)
+        self._plates[key] = write_plate(source, frame, folder, size=size, factor=factor, part=part, name=name,
+                                        colorspace=colorspace)
         return self._plates[key]
 
     def _preview(self, req: PreviewRequest) -> None:
@@ -253,7 +255,8 @@ class WorkerLink(QObject):
         try:
             plate = None
             if req.factor > 1 and proxy_value(req.factor) is None:
-                plate = self._plate(view.path, view.frame, factor=req.factor, part=req.data.get("part"))
+                plate = self._plate(view.path, view.frame, factor=req.factor, part=req.data.get("part"),
+                                    colorspace=view.colorspace)
                 if req.data.get("regions"):
                     # Beside the plate (deleted with it), one set per mask description.
                     digest = hashlib.sha1(json.dumps(req.data["regions"], sort_keys=True, default=str).encode())
@@ -262,8 +265,9 @@ class WorkerLink(QObject):
                     plate = dataclasses.replace(plate, mattes=mattes)
             out = self.temp / "previews"
             out.mkdir(exist_ok=True)
-            pattern = str(out / f"preview{req.serial}.####{view.path.suffix}")
-            status = self._run(preview_job(req.data, view.frame, pattern, factor=req.factor, plate=plate))
+            pattern = str(out / f"preview{req.serial}.####{preview_suffix(view.path)}")
+            status = self._run(preview_job(req.data, view.frame, pattern, factor=req.factor, plate=plate,
+                                           colorspace=view.colorspace))
             if status["state"] != "done":
                 self.previewFailed.emit(req.serial, status.get("error") or status["state"])
                 return
@@ -300,10 +304,11 @@ class WorkerLink(QObject):
                 w, h = req.view.full_size
                 scale = min(1.0, THUMBNAIL_SIDE / max(w, h))
                 size = (max(8, round(w * scale)), max(8, round(h * scale)))
-                plate = self._plate(req.view.path, req.view.frame, size=size, part=req.part, name="thumb")
+                plate = self._plate(req.view.path, req.view.frame, size=size, part=req.part, name="thumb",
+                                    colorspace=req.view.colorspace)
                 out = self.temp / "thumbs"
                 out.mkdir(exist_ok=True)
-                pattern = str(out / f"thumb.####{req.view.path.suffix}")
+                pattern = str(out / f"thumb.####{preview_suffix(req.view.path)}")
                 status = self._run(thumbnail_job(req.data, req.style, plate, pattern))
                 if status["state"] != "done":
                     self.thumbnailFailed.emit(req.style, status.get("error") or status["state"])
