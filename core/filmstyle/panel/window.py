@@ -61,6 +61,7 @@ class PanelWindow(QMainWindow):
         self.preview_seconds: float | None = None
         self._serials = itertools.count(1)
         self._view_serial = 0
+        self._shown_view_serial = -1
         self._view_key: str | None = None
         self._preview_serial = 0
         self._preview_key: str | None = None
@@ -322,6 +323,7 @@ class PanelWindow(QMainWindow):
     def _view_loaded(self, serial: int, view: SourceView) -> None:
         if serial != self._view_serial:
             return
+        self._shown_view_serial = serial
         self.view = view
         self.viewer.set_before(to_qimage(view.display))
         self.viewer.set_masks([(name, m) for name, m in view.masks])
@@ -337,6 +339,7 @@ class PanelWindow(QMainWindow):
 
     def _view_failed(self, serial: int, error: str) -> None:
         if serial == self._view_serial:
+            self._shown_view_serial = serial
             self.viewer.set_before(None)
             self.viewer.set_message(error)
             self._status(error, error=True)
@@ -345,7 +348,7 @@ class PanelWindow(QMainWindow):
     # -- previews ----------------------------------------------------------------------------------
     def _schedule_preview(self) -> None:
         if self.doc is not None and self.doc.job is not None and self.view is not None \
-                and self.view.frame == self.frame:
+                and self.view.frame == self.frame and self._shown_view_serial == self._view_serial:
             if self._preview_key != self._current_preview_key():
                 self.viewer.mark_after_stale()
                 self._preview_pending = True
@@ -448,7 +451,7 @@ class PanelWindow(QMainWindow):
     def busy(self) -> bool:
         """True while the frame, its preview or thumbnails are still on their way."""
         view_waiting = self.doc is not None and self.doc.job is not None and bool(self.frames) and (
-            self.view is None or self.view.frame != self.frame)
+            self._shown_view_serial != self._view_serial)
         return view_waiting or self._preview_pending or bool(self._thumbs_pending) or self._preview_timer.isActive()
 
     def _check_settled(self) -> None:
