@@ -35,5 +35,5 @@ def open_panel(job=None, ask=True):
 def _watch(launch):
     error = launch.failure(timeout=WATCH_SECONDS)
     if error:
-        # nuke.message belongs to the main thread; this is a helper thread.
+        # nuke.message belongs to the main thread; this is the watching thread.
         nuke.executeInMainThread(nuke.message, ("FilmStyle: %s" % error,))
