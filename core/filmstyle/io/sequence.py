@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from filmstyle.errors import InputError, OutputError
+from filmstyle.io.frame_range import FrameRange
 from filmstyle.io.movie import is_movie_path, movie_frame_path
 
 __all__ = [
@@ -34,8 +35,9 @@ __all__ = [
 
 # One alternative per token style; the first match in the *file name* wins.
 _TOKEN = re.compile(r"(#+)|(@+)|%(0?\d*)d|\$F(\d*)")
-_RANGE_ITEM = re.compile(r"^(-?\d+)(?:\s*-\s*(-?\d+)(?:\s*[x:]\s*(\d+))?)?$")
 _MAX_LISTED = 10
+#: Ranges up to this many frames are checked file by file; longer ones against a folder listing.
+_STAT_EACH = 10_000
 
 
 def split_pattern(pattern: str | Path) -> tuple[Path, str, int, str] | None:
@@ -65,27 +67,10 @@ def _format_frame(frame: int, pad: int) -> str:
 
 def parse_frame_range(text: str) -> tuple[int, ...]:
     """Parse ``"1001-1100"``, ``"1001-1100x2"`` or ``"1001,1005,1010-1020"`` into sorted unique
-    frame numbers.  Raises :class:`InputError` naming the bad item."""
-    frames: set[int] = set()
-    items = [item.strip() for item in str(text).split(",")]
-    if not any(items):
-        raise InputError(f"frame range {text!r} is empty (expected e.g. 1001-1100, 1001-1100x2, 1001,1005)")
-    for item in items:
-        m = _RANGE_ITEM.match(item)
-        if m is None:
-            raise InputError(
-                f"frame range {text!r}: cannot parse {item!r} "
-                "(expected N, A-B, A-BxSTEP, comma separated)"
-            )
-        start = int(m.group(1))
-        end = int(m.group(2)) if m.group(2) is not None else start
-        step = int(m.group(3)) if m.group(3) is not None else 1
-        if end < start:
-            raise InputError(f"frame range {text!r}: {item!r} ends before it starts")
-        if step < 1:
-            raise InputError(f"frame range {text!r}: step in {item!r} must be >= 1, got {step}")
-        frames.update(range(start, end + 1, step))
-    return tuple(sorted(frames))
+    frame numbers.  Raises :class:`InputError` naming the bad item, and for a range of more than a
+    million frames (:class:`~filmstyle.io.frame_range.FrameRange` checks any size without
+    listing it)."""
+    return FrameRange.parse(text).frames()
 
 
 @dataclass(frozen=True)
@@ -157,7 +142,7 @@ def _single_frame_number(name: str) -> int:
     return int(digits[-1]) if digits else 1
 
 
-def _discover(pattern: str, parts: tuple[Path, str, int, str]) -> tuple[int, ...]:
+def _discover(pattern: str, parts: tuple[Path, str, int, str], *, required: bool = True) -> tuple[int, ...]:
     directory, prefix, pad, suffix = parts
     rx = re.compile(re.escape(prefix) + r"(-?\d+)" + re.escape(suffix) + r"\Z")
     frames = []
@@ -171,9 +156,22 @@ def _discover(pattern: str, parts: tuple[Path, str, int, str]) -> tuple[int, ...
         # (e.g. shot.####.exr must not pick up shot.01001.exr).
         if m and _format_frame(int(m.group(1)), pad) == m.group(1) and _is_file(entry):
             frames.append(int(m.group(1)))
-    if not frames:
+    if not frames and required:
         raise InputError(f"{pattern}: no frames found on disk in {directory}")
     return tuple(sorted(set(frames)))
+
+
+def _from_listing(pattern: str, parts: tuple[Path, str, int, str], wanted: FrameRange) -> FrameSequence:
+    """A long range checked against one listing of the folder: never a list of every frame named."""
+    present = set(_discover(pattern, parts, required=False))
+    count, absent = wanted.missing(present)
+    if count:
+        seq = FrameSequence(pattern, (absent[0],))
+        raise InputError(
+            f"missing frame {absent[0]}: {seq.path(absent[0]).name} "
+            f"({count} of {len(wanted)} frames missing: {_listing(absent)}{', ...' if count > len(absent) else ''})"
+        )
+    return FrameSequence(pattern, tuple(f for f in sorted(present) if f in wanted))
 
 
 def _listing(frames: list[int]) -> str:
@@ -209,7 +207,10 @@ def find_sequence(
     if frame_range is None:
         frames = _discover(pattern, parts)
     elif isinstance(frame_range, str):
-        frames = parse_frame_range(frame_range)
+        wanted = FrameRange.parse(frame_range)
+        if len(wanted) > _STAT_EACH:
+            return _from_listing(pattern, parts, wanted)
+        frames = wanted.frames()
     else:
         frames = tuple(sorted({int(f) for f in frame_range}))
     seq = FrameSequence(pattern, frames)

@@ -52,6 +52,7 @@ __all__ = [
     "TILING_MODES",
     "AUTO_TILE_PIXELS",
     "DEFAULT_TILE_SIZE",
+    "MAX_TILE_SIZE",
     "DEFAULT_CUT_THRESHOLD",
 ]
 
@@ -68,6 +69,8 @@ TILING_MODES = ("auto", "on", "off")
 #: fast runner (about 3.2 GB peak at 3840x2160 on CPU, time linear in pixels); 6K and 8K tile.
 AUTO_TILE_PIXELS = 4096 * 2304
 DEFAULT_TILE_SIZE = 1024
+#: Larger tiles than this would hold an 8K frame whole, which tiling exists to avoid.
+MAX_TILE_SIZE = 8192
 #: Luma-histogram distance (0..2) above which a frame may start a new shot.
 DEFAULT_CUT_THRESHOLD = 0.35
 
@@ -270,15 +273,17 @@ PARAMETERS: tuple[Parameter, ...] = (
        label="preserve colour", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
     _p("histogram_match", "curve", "Match the plate's per-channel histograms, 0..1 (number or curve).",
        default=0.0, minimum=0.0, maximum=1.0, off=0.0),
+    # 0.25 runs the network at 4320 rows (8K) whatever the plate; beyond 135 it would run below 8.
     _p("stroke_scale", "number", "Strokes sized as at 1080 rows times this, at any resolution (default: the "
-       "network at full resolution).", minimum=0.0, exclusive_minimum=True, template="1",
+       "network at full resolution).", minimum=0.25, maximum=100.0, template="1",
        template_commented=True, label="stroke scale", soft_range=(0.0, 4.0),
        hosts={"nuke": "Double_Knob", "fuse": "SliderControl", "panel": "slider"}, host={"none": 0.0}),
     _p("stroke_detail", "number", "With stroke_scale: the plate's fine detail added back, 0..1.",
        default=1.0, minimum=0.0, maximum=1.0, template_commented=True),
     _p("tiling", "choice", f"auto (tile frames above {AUTO_TILE_PIXELS // 2304}x2304 pixels), on or off.",
        default="auto", choices=TILING_MODES, aliases={True: "on", False: "off"}),
-    _p("tile_size", "integer", "Tile side in pixels.", default=DEFAULT_TILE_SIZE, minimum=64, unit="px",
+    _p("tile_size", "integer", "Tile side in pixels.", default=DEFAULT_TILE_SIZE, minimum=64, maximum=MAX_TILE_SIZE,
+       unit="px",
        template_commented=True),
     _p("shot_stats", "bool", "Freeze the network's instance-norm statistics per shot (no tone pumping; "
        "reset on cuts).", default=False),

@@ -12,6 +12,7 @@ from filmstyle import io
 from filmstyle.errors import OutputError
 from filmstyle.job.look import Look, NetworkOptions
 from filmstyle.job.model import Job
+from filmstyle.job.preflight import check_mattes, check_outputs_are_not_inputs
 from filmstyle.job.regions import Region, RegionSet
 
 __all__ = ["RenderPlan", "build_plan"]
@@ -89,6 +90,8 @@ def build_plan(job: Job) -> RenderPlan:
         out = output.path(frame).resolve()
         if out in sources:
             raise OutputError(f"output {out} is a source frame; choose another output path")
+    check_outputs_are_not_inputs(job, source, output)
+    check_mattes(job, source)
     compiled = job.compiled
     params = dict(compiled.params)
     part = params["part"]

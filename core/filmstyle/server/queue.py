@@ -21,6 +21,7 @@ from filmstyle.engine.pipeline import FramePipeline
 from filmstyle.engine.sequence import render_sequence
 from filmstyle.engine.stylize import FrameStylizer
 from filmstyle.errors import FilmStyleError, RenderCancelled
+from filmstyle.job.limits import PathCheck
 from filmstyle.job.model import Job, job_from_data
 from filmstyle.job.plan import RenderPlan
 
@@ -30,9 +31,10 @@ log = logging.getLogger("filmstyle.server")
 STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
-def parse_job(data: Any, base_dir: Path) -> Job:
-    """A request body as a validated :class:`~filmstyle.job.model.Job`."""
-    return job_from_data(data, base_dir=base_dir, source="<request>")
+def parse_job(data: Any, base_dir: Path, *, check_path: PathCheck | None = None) -> Job:
+    """A request body as a validated :class:`~filmstyle.job.model.Job`; ``check_path`` is the
+    allow-list every path the job names is checked against before anything looks at it."""
+    return job_from_data(data, base_dir=base_dir, source="<request>", check_path=check_path)
 
 
 class _CachedStylizer(FrameStylizer):
