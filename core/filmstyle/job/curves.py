@@ -224,6 +224,13 @@ def _smooth_tangents(keys: tuple[Key, ...], xs: np.ndarray, ys: np.ndarray) -> n
     m = np.zeros(n, dtype=np.float64)
     if n < 2:
         return m
+    # Keys far apart in value and close in frame (or the reverse) overflow the harmonic mean;
+    # its limit, a flat tangent, is the right answer there, so no warning is printed.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        return _tangents(keys, xs, ys, n, m)
+
+
+def _tangents(keys: tuple[Key, ...], xs: np.ndarray, ys: np.ndarray, n: int, m: np.ndarray) -> np.ndarray:
     d = np.diff(ys) / np.diff(xs)
     h = np.diff(xs)
     for k in range(1, n - 1):
@@ -234,7 +241,8 @@ def _smooth_tangents(keys: tuple[Key, ...], xs: np.ndarray, ys: np.ndarray) -> n
             continue
         w1 = 2 * h[k] + h[k - 1]
         w2 = h[k] + 2 * h[k - 1]
-        m[k] = (w1 + w2) / (w1 / a + w2 / b)
+        t = (w1 + w2) / (w1 / a + w2 / b)
+        m[k] = t if np.isfinite(t) else 0.0
     return m
 
 

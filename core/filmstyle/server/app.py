@@ -227,7 +227,14 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
 _JOB_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Job"}}}}}
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_JOB_RESPONSES = {422: {"description": "The job is invalid (one line naming the field).", **_ERROR},
+_STATUS = {"type": "object", "required": ["id", "state", "done", "total", "written", "skipped", "fps", "error", "output"],
+           "properties": {"id": {"type": "string"}, "state": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
+                          "done": {"type": "integer"}, "total": {"type": "integer"}, "written": {"type": "integer"},
+                          "skipped": {"type": "integer"}, "fps": {"type": "number"},
+                          "error": {"type": ["string", "null"]}, "output": {"type": "string"}}}
+_JOB_RESPONSES = {202: {"description": "Queued: the job's status.",
+                        "content": {"application/json": {"schema": _STATUS}}},
+                  422: {"description": "The job is invalid (one line naming the field).", **_ERROR},
                   403: {"description": "A path outside the allowed folders.", **_ERROR},
                   413: {"description": "The request body is over the size limit.", **_ERROR}}
 
@@ -248,8 +255,31 @@ def _openapi(app: FastAPI) -> dict:
         schemas["Job"] = job
         schemas["Error"] = {"type": "object", "required": ["detail"],
                             "properties": {"detail": {"type": "string", "description": "One line."}}}
+        _document_guard(doc)
         app.openapi_schema = doc
     return app.openapi_schema
+
+
+def _document_guard(doc: dict) -> None:
+    """What the guard and the routes answer besides FastAPI's own: the bearer scheme and 401 on
+    every operation, 413 where a body is read, 404 for an unknown job (whose id, a plain string,
+    can never fail FastAPI's validation, so its 422 is not listed)."""
+    doc.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer", "description": "The token from worker.json."}
+    doc["security"] = [{"bearer": []}]
+    for path, operations in doc.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"description": "Missing or wrong bearer token.", **_ERROR})
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": "The request body is over the size limit.", **_ERROR})
+            if path.startswith("/jobs/{job_id}"):
+                responses.pop("422", None)
+                responses.setdefault("404", {"description": "No job with that id.", **_ERROR})
+    schemas = doc["components"].setdefault("schemas", {})
+    if '/HTTPValidationError"' not in json.dumps(doc.get("paths", {})):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
 
 
 def listen(host: str, port: int) -> socket.socket:
