@@ -218,3 +218,19 @@ def test_worker_still_renders_after_all_that(worker):
     final = worker["client"].wait(sub["id"], timeout=120)
     assert final["state"] == "done", final
     assert not any(name.startswith(".") for name in os.listdir(worker["allowed"] / "after"))
+
+
+# -- the per-tool shot route takes a job too ---------------------------------------------------------
+
+
+def test_shot_frame_of_infinity_is_422(worker):
+    status, detail = raw(worker, b'{"frame": 1e400, "key": "k", "job": {}}', path="/shots/tool/frames")
+    assert status == 422 and detail.startswith("frame"), detail
+
+
+def test_shot_job_style_outside_is_403_whether_or_not_it_exists(worker):
+    for name in ("secret.png", "absent.png"):
+        job = base(worker, styles=[str(worker["outside"] / name)], frames="1")
+        body = json.dumps({"frame": 1, "key": "k1", "job": job}).encode()
+        status, detail = raw(worker, body, path="/shots/tool/frames")
+        assert status == 403 and "job.styles[0].style" in detail and "not found" not in detail, detail

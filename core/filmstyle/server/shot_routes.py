@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from filmstyle.errors import FilmStyleError
+from filmstyle.errors import FilmStyleError, PathRefused, clip
 from filmstyle.job.paths import job_paths
 from filmstyle.server.discovery import PathPolicy
 from filmstyle.server.queue import JobQueue, parse_job
@@ -24,9 +24,23 @@ from filmstyle.server.shots import ShotSessions, parse_shot_request
 
 __all__ = ["add_shot_routes"]
 
+# What the OpenAPI document says these routes answer (the body is read by the job model, so
+# FastAPI cannot infer it).
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["frame", "key", "job"], "additionalProperties": False,
+    "properties": {"frame": {"type": "integer"}, "key": {"type": "string", "minLength": 1},
+                   "job": {"$ref": "#/components/schemas/Job"},
+                   "previous": {"type": ["object", "null"], "properties": {
+                       "frame": {"type": "integer"}, "key": {"type": "string"}, "input": {"type": "string"},
+                       "output": {"type": "string"}}}}}}}}}
+_FRAME_RESPONSES = {422: {"description": "The request is invalid (one line naming the field).", **_ERROR},
+                    403: {"description": "A path outside the allowed folders.", **_ERROR}}
+_STATE_RESPONSES = {404: {"description": "The tool keeps no state.", **_ERROR}}
+
 
 def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
+    return clip(" ".join(str(text).split()), 500)
 
 
 def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: Path) -> ShotSessions:
@@ -34,16 +48,21 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
     sessions = ShotSessions()
     app.state.shots = sessions
 
-    @app.post("/shots/{tool}/frames", status_code=202)
+    @app.post("/shots/{tool}/frames", status_code=202, openapi_extra=_REQUEST, responses=_FRAME_RESPONSES)
     async def shot_frame(tool: str, request: Request):
         raw = await request.body()
         try:
             data = json.loads(raw)
+        except RecursionError:
+            return JSONResponse({"detail": "body: JSON nested too deeply"}, status_code=422)
         except ValueError as exc:
             return JSONResponse({"detail": f"body: not valid JSON ({_one_line(exc)})"}, status_code=422)
         try:
             shot = parse_shot_request(tool, data)
-            job = parse_job(shot.job, base_dir)
+            # every path the job names is checked before anything looks at it
+            job = parse_job(shot.job, base_dir, check_path=lambda where, path: policy.check(path, f"job.{where}"))
+        except PathRefused as exc:
+            return JSONResponse({"detail": _one_line(exc)}, status_code=403)
         except FilmStyleError as exc:
             return JSONResponse({"detail": _one_line(exc)}, status_code=422)
         paths = [(f"job.{where}", path) for where, path in job_paths(job)]
@@ -66,11 +85,11 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
         record = work.submit(plan, make_pipeline=sessions.pipeline_factory(shot))
         return JSONResponse(record.status(), status_code=202)
 
-    @app.get("/shots/{tool}")
+    @app.get("/shots/{tool}", responses=_STATE_RESPONSES)
     def shot_state(tool: str) -> dict:
         state = sessions.describe(tool)
         if state is None:
-            raise HTTPException(404, f"no state kept for tool {tool!r}")
+            raise HTTPException(404, f"no state kept for tool {clip(repr(tool), 60)}")
         return state
 
     @app.delete("/shots/{tool}")

@@ -28,6 +28,7 @@ strength: exact when the strength is 1 or did not change from the frame before.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from typing import Any
 from filmstyle import io
 from filmstyle.engine.pipeline import FramePipeline
 from filmstyle.engine.stylize import FrameStylizer
-from filmstyle.errors import FilmStyleError, JobError
+from filmstyle.errors import FilmStyleError, JobError, clip
 from filmstyle.job.plan import RenderPlan
 
 __all__ = ["MAX_SESSIONS", "ShotPipeline", "ShotRequest", "ShotSessions", "parse_shot_request", "plan_signature"]
@@ -109,8 +110,9 @@ class ShotRequest:
 
 
 def _int(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise JobError(f"{where}: expected a whole frame number, got {value!r}")
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not math.isfinite(value)) or int(value) != value):
+        raise JobError(f"{where}: expected a whole frame number, got {clip(repr(value), 40)}")
     return int(value)
 
 
@@ -118,19 +120,19 @@ def _text(value: Any, where: str, *, optional: bool = False) -> str | None:
     if value is None and optional:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise JobError(f"{where}: expected a non-empty string, got {value!r}")
+        raise JobError(f"{where}: expected a non-empty string, got {clip(repr(value), 60)}")
     return value
 
 
 def parse_shot_request(tool: str, data: Any) -> ShotRequest:
     """Check the envelope of a shot request; one-line :class:`JobError` naming the field."""
     if not tool or len(tool) > 200 or not set(tool) <= _TOOL_CHARS:
-        raise JobError(f"tool: expected 1-200 letters, digits, '_', '-' or '.', got {tool!r}")
+        raise JobError(f"tool: expected 1-200 letters, digits, '_', '-' or '.', got {clip(repr(tool), 60)}")
     if not isinstance(data, dict):
         raise JobError(f"body: expected an object with frame, key and job, got {type(data).__name__}")
     unknown = sorted(set(data) - {"frame", "key", "job", "previous"})
     if unknown:
-        raise JobError(f"body: unknown field {unknown[0]!r} (expected frame, key, job, previous)")
+        raise JobError(f"body: unknown field {clip(repr(unknown[0]), 60)} (expected frame, key, job, previous)")
     if not isinstance(data.get("job"), dict):
         raise JobError("job: expected a one-frame job object")
     prev = data.get("previous")
