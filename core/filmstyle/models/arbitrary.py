@@ -115,25 +115,31 @@ class StylePredictor(nn.Module):
 
 
 class StyleNorm(nn.Module):
-    """Instance norm whose scale and shift are linear projections of the style vector."""
+    """Instance norm whose scale and shift are linear projections of the style vector.
 
-    def __init__(self, channels: int) -> None:
+    ``float_out``: return float32 whatever the weights' dtype (the last stage, before the sigmoid).
+    """
+
+    def __init__(self, channels: int, float_out: bool = False) -> None:
         super().__init__()
         self.gamma = nn.Linear(STYLE_DIM, channels)
         self.beta = nn.Linear(STYLE_DIM, channels)
+        self.float_out = float_out
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        s = style.to(self.gamma.weight.dtype)
-        return instance_norm_affine(x, self.gamma(s), self.beta(s))
+        # type_as, not .to(dtype): a traced graph must follow the weights' dtype after .half().
+        s = style.type_as(self.gamma.weight)
+        return instance_norm_affine(x, self.gamma(s), self.beta(s), float_out=self.float_out)
 
 
 class Stage(nn.Module):
     """Reflect-padded conv with bias, optional style norm; activation applied by the caller."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, upsample: int, norm: bool) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, upsample: int, norm: bool,
+                 float_out: bool = False) -> None:
         super().__init__()
         self.conv = ReflectConv(cin, cout, kernel, stride, bias=True, upsample=upsample)
-        self.norm = StyleNorm(cout) if norm else None
+        self.norm = StyleNorm(cout, float_out) if norm else None
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
@@ -142,6 +148,9 @@ class Stage(nn.Module):
 
 class StyleTransformer(nn.Module):
     """Magenta's small mobile style transformer with 13 style-conditioned instance norms.
+
+    Runs in the dtype of its weights; norm statistics, the last norm and the sigmoid are float32
+    in every dtype, so the output is always float32.
 
     Example:
         >>> net = StyleTransformer().eval()
@@ -152,8 +161,9 @@ class StyleTransformer(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stages = nn.ModuleDict()
+        last = TRANSFORMER_STAGES[-1][0]
         for name, cin, cout, k, s, up, norm in TRANSFORMER_STAGES:
-            self.stages[name.replace(".", "_")] = Stage(cin, cout, k, s, up, norm)
+            self.stages[name.replace(".", "_")] = Stage(cin, cout, k, s, up, norm, float_out=name == last)
 
     def stage(self, name: str) -> Stage:
         """The stage called ``name`` in :data:`TRANSFORMER_STAGES` (e.g. ``"residual.2.conv1"``)."""
@@ -164,7 +174,10 @@ class StyleTransformer(nn.Module):
         return x + self.stage(f"residual.{i}.conv2")(y, style)
 
     def body(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """Run on ``x`` (B, 3, H, W) in [0, 1] with ``H % 4 == W % 4 == 0``; ``style`` is (B, 100)."""
+        """Run on ``x`` (B, 3, H, W) in [0, 1] with ``H % 4 == W % 4 == 0``; ``style`` is (B, 100).
+
+        Returns ``(B, 3, H, W)`` float32 in [0, 1].
+        """
         for name in ("contract.0", "contract.1", "contract.2"):
             x = torch.relu(self.stage(name)(x, style))
         for i in range(5):
@@ -177,7 +190,7 @@ class StyleTransformer(nn.Module):
         """Stylise ``content`` (B, 3, H, W) float in [0, 1] with ``style_vector`` (B, 100).
 
         Any H, W >= 8: sides that are not multiples of 4 are reflect-padded and the result cropped.
-        Returns ``(B, 3, H, W)`` in [0, 1], the dtype of ``content``.
+        ``content`` must have the weights' dtype. Returns ``(B, 3, H, W)`` float32 in [0, 1].
         """
         check_image(content, "StyleTransformer input")
         if style_vector.ndim == 1:

@@ -31,20 +31,24 @@ class CinConv(nn.Module):
 
     Attributes:
         conv: the :class:`ReflectConv`.
+        float_out: the norm returns float32 (the last layer, before the sigmoid).
         gamma: ``(26, C_out)`` per-style scales.
         beta: ``(26, C_out)`` per-style shifts.
     """
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, upsample: int, relu: bool) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, upsample: int, relu: bool,
+                 float_out: bool = False) -> None:
         super().__init__()
         self.conv = ReflectConv(cin, cout, kernel, stride, bias=False, upsample=upsample)
         self.gamma = nn.Parameter(torch.ones(NUM_BUILTIN_STYLES, cout))
         self.beta = nn.Parameter(torch.zeros(NUM_BUILTIN_STYLES, cout))
         self.relu = relu
+        self.float_out = float_out
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
-        w = style_weights.to(self.gamma.dtype)
-        y = instance_norm_affine(self.conv(x), w @ self.gamma, w @ self.beta)
+        # type_as, not .to(dtype): a traced graph must follow the weights' dtype after .half().
+        w = style_weights.type_as(self.gamma)
+        y = instance_norm_affine(self.conv(x), w @ self.gamma, w @ self.beta, float_out=self.float_out)
         return torch.relu(y) if self.relu else y
 
 
@@ -54,6 +58,9 @@ class Cin26Net(nn.Module):
     Down (9x9 conv, two stride-2 3x3 convs), six residual blocks at 32 channels, up (two nearest x2
     + 3x3 conv, one 9x9 conv) and a sigmoid. Every convolution is followed by conditional
     instance norm; reflection padding throughout.
+
+    Runs in the dtype of its weights (``.half()``, ``.bfloat16()``); norm statistics, the last
+    norm and the sigmoid are float32 in every dtype, so the output is always float32.
 
     Example:
         >>> net = Cin26Net().eval()
@@ -65,8 +72,9 @@ class Cin26Net(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.layers = nn.ModuleDict()
+        last = CIN26_LAYERS[-1][0]
         for name, cin, cout, k, s, up, relu in CIN26_LAYERS:
-            self.layers[name.replace(".", "_")] = CinConv(cin, cout, k, s, up, relu)
+            self.layers[name.replace(".", "_")] = CinConv(cin, cout, k, s, up, relu, float_out=name == last)
 
     def layer(self, name: str) -> CinConv:
         """The layer called ``name`` in :data:`CIN26_LAYERS` (e.g. ``"res.3.1"``)."""
@@ -80,7 +88,7 @@ class Cin26Net(nn.Module):
             style_weights: ``(B, 26)`` blend weights (normalised by the caller, usually summing to 1).
 
         Returns:
-            ``(B, 3, H, W)`` in [0, 1].
+            ``(B, 3, H, W)`` float32 in [0, 1].
         """
         for name in ("contract.0", "contract.1", "contract.2"):
             x = self.layer(name)(x, style_weights)
@@ -95,7 +103,7 @@ class Cin26Net(nn.Module):
         """Stylise ``image`` (B, 3, H, W) in [0, 1] with ``style_weights`` (B, 26); any H, W >= 8.
 
         Sides that are not multiples of 4 are reflect-padded and the result cropped back.
-        Returns ``(B, 3, H, W)`` in [0, 1], the dtype of ``image``.
+        ``image`` must have the weights' dtype. Returns ``(B, 3, H, W)`` float32 in [0, 1].
         """
         check_image(image, "Cin26Net input")
         if style_weights.ndim == 1:

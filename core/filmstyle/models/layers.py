@@ -33,28 +33,39 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, 
     return x, h, w
 
 
-def instance_norm_affine(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+def instance_norm_affine(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5,
+                         *, float_out: bool = False) -> torch.Tensor:
     """Instance normalisation with per-sample affine parameters.
 
     Statistics are the biased mean/variance over the whole image, per sample and channel, as in
     both pretrained graphs, unless :mod:`filmstyle.models.norm` is recording or freezing them.
+    They and the affine are computed in float32 whatever the network's dtype: in fp16 the
+    variance of a large feature map can overflow, and the last layer's output feeds the sigmoid,
+    which should see float32 (see ``float_out``).
+
+    Written to trace into TorchScript graphs that still run after ``.to(torch.float16)`` or
+    ``.to(torch.bfloat16)``: the only fixed conversion is *to* float32 (a no-op for a float32
+    network), and the way back follows ``gamma``'s dtype at run time (``type_as``). The tracer
+    re-binds a tensor to the result of a conversion that returned it unchanged, so ``x`` is not
+    used after its float32 view is taken, and ``gamma``/``beta`` (tiny) are copied, not viewed.
 
     Args:
         x: features ``(B, C, H, W)``.
-        gamma: scale ``(B, C)``.
+        gamma: scale ``(B, C)``, in the network's dtype.
         beta: shift ``(B, C)``.
         eps: added to the variance.
+        float_out: return float32 (for the layer before the output activation).
 
     Returns:
-        ``(B, C, H, W)``, same dtype as ``x``.
+        ``(B, C, H, W)`` in ``gamma``'s dtype, or float32 with ``float_out``.
     """
-    # Reduce in float32 even for half inputs: a 1080p channel sum overflows fp16 range easily.
-    xs = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    xs = x.float()
     var, mean = layer_stats(xs)
     # Fold normalisation and affine into one scale/shift so the full-size tensor is touched once.
-    scale = gamma.float()[:, :, None, None] * torch.rsqrt(var + eps)
-    shift = beta.float()[:, :, None, None] - mean * scale
-    return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+    scale = gamma.to(torch.float32, copy=True)[:, :, None, None] * torch.rsqrt(var + eps)
+    shift = beta.to(torch.float32, copy=True)[:, :, None, None] - mean * scale
+    y = torch.addcmul(shift, xs, scale)
+    return y if float_out else y.type_as(gamma)
 
 
 class ReflectConv(nn.Module):

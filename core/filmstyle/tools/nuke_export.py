@@ -15,6 +15,13 @@ Float_Knob named ``strength``; values are clamped to 0..1 (the 2× exaggeration 
 needs the style predictor on every frame and is not exported). Pixels go in straight (not
 premultiplied): put Unpremult/Premult around the Inference node for plates with alpha.
 
+**Precision.** The module runs as saved (float32) and after ``.to(device, dtype)`` with
+``torch.float16`` or ``torch.bfloat16``, which is what Nuke's "Optimize for Speed and Memory" does:
+the network then runs in that dtype (its instance-norm statistics, last norm and sigmoid in
+float32, see :func:`filmstyle.models.layers.instance_norm_affine`), while the colour steps 1, 2,
+4 and 5 always run in float32: the gamut matrices are kept as Python floats, which ``.to()``
+leaves alone, and the input is widened to float32 first. The output has the input's dtype.
+
 Which Nuke loads the file depends on the torch that wrote it; see ``docs``/the report: a file
 saved by torch 2.x is not expected to load in Nuke 13/14 (torch 1.6 / 1.12). Export from an
 environment whose torch matches the target Nuke's.
@@ -91,9 +98,11 @@ class NukeStyleModule(nn.Module):
     def __init__(self, body: nn.Module, cond: torch.Tensor, to709: np.ndarray, strength: float = 1.0) -> None:
         super().__init__()
         self.body = body
+        # A buffer, so it takes the network's dtype with .to(dtype): the body's input follows it.
         self.register_buffer("cond", cond.reshape(1, -1).float())
-        self.register_buffer("to709", torch.tensor(to709, dtype=torch.float32))
-        self.register_buffer("from709", torch.tensor(np.linalg.inv(to709), dtype=torch.float32))
+        # Plain floats, not buffers: .to(torch.float16) must not round the colour matrices.
+        self.to709: list[float] = [float(v) for v in np.asarray(to709, dtype=np.float64).ravel()]
+        self.from709: list[float] = [float(v) for v in np.linalg.inv(to709).ravel()]
         self.strength = float(strength)
         self.ceiling = float(shaper.NETWORK_CEILING)
 
@@ -102,8 +111,8 @@ class NukeStyleModule(nn.Module):
         s = min(max(self.strength, 0.0), 1.0)
         if s == 0.0:
             return x[:, :3]
-        to709 = self.to709.float().to(rgb.device)
-        from709 = self.from709.float().to(rgb.device)
+        to709 = torch.tensor(self.to709, dtype=torch.float32, device=rgb.device).reshape(3, 3)
+        from709 = torch.tensor(self.from709, dtype=torch.float32, device=rgb.device).reshape(3, 3)
         code = _encode(torch.einsum("ij,bjhw->bihw", to709, rgb))
         h, w = code.shape[2], code.shape[3]
         ph, pw = (4 - h % 4) % 4, (4 - w % 4) % 4
