@@ -11,5 +11,5 @@ __all__ = ["BIT_DEPTHS", "PRECISIONS"]
 
 #: Output depths: EXR half/float, integer bits for DPX/TIFF/PNG.
 BIT_DEPTHS = ("half", "float", 8, 10, 12, 16)
-#: Network precisions: fp16 needs a CUDA device; bf16 runs (slowly) on most CPUs.
-PRECISIONS = ("fp32", "fp16", "bf16")
+#: Network precisions, see :mod:`filmstyle.models.device` (tf32 is CUDA only).
+PRECISIONS = ("fp32", "fp16", "bf16", "tf32")

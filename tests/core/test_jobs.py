@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -214,6 +215,8 @@ def _conforms(value, schema, root) -> bool:
         return False
     if "enum" in schema and value not in schema["enum"]:
         return False
+    if "pattern" in schema and isinstance(value, str) and not re.search(schema["pattern"], value):
+        return False
     types = schema.get("type")
     if types is not None:
         types = [types] if isinstance(types, str) else types
@@ -245,6 +248,7 @@ def test_schema_accepts_the_template_and_example_and_matches_the_loader(tmp_path
         job_from_data(data, base_dir=tmp_path)  # the loader agrees
     assert not _conforms({**template, "strenght": 1}, schema, schema)
     assert not _conforms({**template, "device": "tpu"}, schema, schema)
+    assert _conforms({**template, "device": "cuda:1"}, schema, schema)
     # Every top-level key the schema lists is one the loader accepts, and no other.
     from filmstyle.job.params import job_parameters
 

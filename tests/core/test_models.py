@@ -306,8 +306,10 @@ def test_ort_export_matches_torch_and_is_cached(photo):
 def test_bad_arguments():
     with pytest.raises(ModelError, match="precision"):
         ArbitraryStylizer(precision="fp8")
-    with pytest.raises(ModelError, match="fp16"):
-        Cin26Stylizer(precision="fp16")
+    with pytest.raises(ModelError, match="tf32.*CUDA"):
+        Cin26Stylizer(precision="tf32")
+    with pytest.raises(ModelError, match="fp32 only"):
+        Cin26Stylizer(precision="fp16", backend="ort")
     with pytest.raises(ModelError, match="backend"):
         Cin26Stylizer(backend="tensorrt")
     st = Cin26Stylizer(backend="torch")

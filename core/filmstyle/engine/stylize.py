@@ -44,8 +44,10 @@ class FrameStylizer:
     """Applies a style blend at a strength to working-space frames.
 
     Args:
-        device: ``"cpu"`` or ``"cuda"``.
-        precision: ``"fp32"``, ``"fp16"`` (CUDA) or ``"bf16"``.
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; checked against this machine here, so a
+            render fails before its first frame.
+        precision: one of :data:`filmstyle.models.device.PRECISIONS`, used by every network the
+            look runs (built-in, tiled, shot statistics, custom models).
         style_image_loader: turns a style image path into working-space pixels ``(H, W, 3)``
             float32 in [0, 1] (the render layer supplies one that colour-manages the image the
             same way as the plate).
@@ -60,8 +62,10 @@ class FrameStylizer:
         style_image_loader=None,
         options: NetworkOptions | None = None,
     ) -> None:
-        self.device = device
-        self.precision = precision
+        from filmstyle.models.device import check_options, torch_device
+
+        self.device, self.precision = check_options(device, precision)
+        torch_device(self.device)
         self.options = options or NetworkOptions()
         self._load_style_image = style_image_loader
         self._cin26: Cin26Stylizer | None = None
@@ -93,7 +97,8 @@ class FrameStylizer:
         if runner is None:
             from filmstyle.models.custom import load_custom
 
-            runner = load_custom(style.path, value_range=style.value_range, device=self.device)
+            runner = load_custom(style.path, value_range=style.value_range, device=self.device,
+                                 precision=self.precision)
             self._custom[style.path] = runner
         return runner
 
@@ -106,7 +111,8 @@ class FrameStylizer:
             o = self.options
             # The tiler's own size rule must agree with ``options.tiled`` (ShotStatsStylizer uses it).
             min_pixels = {"on": 0, "off": 1 << 62}.get(o.tiling, o.min_pixels)
-            tiler = TiledStylizer(model, tile=o.tile_size, device=self.device, min_pixels=min_pixels)
+            tiler = TiledStylizer(model, tile=o.tile_size, device=self.device, precision=self.precision,
+                                  min_pixels=min_pixels)
             self._tilers[model] = tiler
         return tiler
 

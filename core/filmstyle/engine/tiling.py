@@ -15,7 +15,9 @@ a shot can keep one set for all its frames (no pumping of the global colour).
 or return every layer's statistics (:mod:`filmstyle.models.stats_runtime`); on CUDA, or with
 ``backend="torch"``, the torch body runs under :func:`~filmstyle.models.norm.record_stats` /
 :func:`~filmstyle.models.norm.frozen_stats`. Both give the same pixels to float32 rounding, and
-:class:`NormStats` from either feed the other. A 3840x2160 frame in 1024 tiles (2 threads) takes
+:class:`NormStats` from either feed the other. ``precision`` other than fp32 runs torch (the
+ONNX graphs are float32) with the weights in that dtype and channels-last; statistics stay float32
+(:func:`~filmstyle.models.layers.instance_norm_affine`). A 3840x2160 frame in 1024 tiles (2 threads) takes
 about 4.5 s with onnxruntime against 6.3 s with torch (transformer), 5.6-6.5 s against 8.1-8.9 s
 (26-style net); 7680x4320 about 19 s against 25 s, at 2.2-2.6 GB peak against 1.8 GB.
 
@@ -39,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 
@@ -48,8 +51,10 @@ import torch
 
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.job.params import AUTO_TILE_PIXELS, DEFAULT_TILE_SIZE
+from filmstyle.models.device import check_options, math_mode, out_of_memory, torch_device, torch_dtype
 from filmstyle.models.norm import NormStats, frozen_stats, record_stats
 from filmstyle.models.runtime import COND_DIM
+from filmstyle.models.transfer import download, upload
 from filmstyle.models.stats_runtime import StatsRunner, resolve_stats_backend
 
 __all__ = ["TiledStylizer", "ShotStatsStylizer", "tile_origins", "processing_size", "stroke_scaled", "REFERENCE_HEIGHT"]
@@ -83,16 +88,18 @@ class TiledStylizer:
             its own thumbnail (exact full-frame statistics).
         min_pixels: frames with at most this many pixels run in one pass (still with frozen
             statistics when ``stats`` is given); ``0`` always tiles.
-        device: torch device.
-        net: an already loaded network (tests, custom weights); default the pretrained one.
-        backend: ``"auto"`` (onnxruntime on CPU when it imports, else torch), ``"ort"`` (CPU
-            only) or ``"torch"``.
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: see :mod:`filmstyle.models.device`.
+        net: an already loaded float32 network (tests, custom weights); default the pretrained
+            one. It is left as it is: another device or dtype works on a copy.
+        backend: ``"auto"`` (onnxruntime on CPU in fp32 when it imports, else torch), ``"ort"``
+            (CPU, fp32) or ``"torch"``.
         threads: onnxruntime's intra-op threads; default the number of physical cores.
     """
 
     def __init__(self, model: str = "arbitrary", *, tile: int = DEFAULT_TILE_SIZE, halo: int = 64, stats_size: int = 2048,
-                 min_pixels: int = AUTO_TILE_PIXELS, device: str = "cpu", net: torch.nn.Module | None = None,
-                 backend: str = "auto", threads: int | None = None) -> None:
+                 min_pixels: int = AUTO_TILE_PIXELS, device: str = "cpu", precision: str = "fp32",
+                 net: torch.nn.Module | None = None, backend: str = "auto", threads: int | None = None) -> None:
         if model not in _MODEL_NAMES:
             raise ModelError(f"tiling: unknown model {model!r}, valid: arbitrary, cin26")
         if tile < 64 or halo < 0 or halo % 4 or stats_size < 64:
@@ -103,20 +110,36 @@ class TiledStylizer:
         self.halo = halo
         self.stats_size = stats_size
         self.min_pixels = min_pixels
-        self.device = torch.device(device)
-        self.backend = resolve_stats_backend(self.device, backend)
+        device, self.precision = check_options(device, precision)
+        self.backend = resolve_stats_backend(torch.device(device), backend, self.precision)
+        self.device = torch_device(device)
+        self.dtype = torch_dtype(self.precision)
         self.threads = threads
         self._net = net
+        self._device_net: torch.nn.Module | None = None
         self._runner: StatsRunner | None = None
         self._runner_lock = threading.Lock()
 
     @property
     def net(self) -> torch.nn.Module:
+        """The float32 CPU network (what the ONNX graphs are exported from)."""
         if self._net is None:
             from filmstyle.models import load_model
 
             self._net = load_model(self.name)
-        return self._net.to(self.device)
+        return self._net
+
+    @property
+    def device_net(self) -> torch.nn.Module:
+        """The network on ``device`` in ``precision``, channels-last (the torch backend's)."""
+        if self._device_net is None:
+            with self._runner_lock:
+                if self._device_net is None:
+                    net = self.net
+                    if self.device.type != "cpu" or self.dtype != torch.float32:
+                        net = copy.deepcopy(net)  # never change a network the caller holds
+                    self._device_net = net.to(self.device, self.dtype, memory_format=torch.channels_last)
+        return self._device_net
 
     @property
     def runner(self) -> StatsRunner:
@@ -138,11 +161,13 @@ class TiledStylizer:
 
     def _torch_body(self, image: np.ndarray, cond: np.ndarray) -> np.ndarray:
         """Torch network body on (h, w, 3), h and w multiples of 4 -> (h, w, 3), under the active norm context."""
-        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].to(self.device)
-        x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            y = self.net.body(x, torch.from_numpy(cond).to(self.device))
-        return y[0].permute(1, 2, 0).float().cpu().numpy()
+        net = self.device_net
+        h, w = image.shape[:2]
+        what = f"{self.name} on a {w}x{h} tile in {self.precision} on {self.device}"
+        with torch.inference_mode(), math_mode(self.device, self.precision), out_of_memory(self.device, what):
+            y = net.body(upload(image, self.device, self.dtype, multiple=1),
+                         torch.from_numpy(cond).to(self.device, self.dtype))
+            return download(y, h, w)
 
     @staticmethod
     def _nchw(image: np.ndarray) -> np.ndarray:

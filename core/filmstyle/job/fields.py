@@ -18,6 +18,7 @@ from filmstyle.errors import FilmStyleError, JobError
 from filmstyle.io.frame_range import FrameRange
 from filmstyle.job.curves import Curve, parse_curve
 from filmstyle.job.params import Parameter
+from filmstyle.models.device import DeviceError, parse_device
 
 __all__ = ["Where", "describe", "check_keys", "mapping", "check_value", "check_curve", "check_bounds", "curve_param"]
 
@@ -173,6 +174,11 @@ def check_value(w: Where, p: Parameter, value: Any, path: str | None = None) -> 
         if isinstance(value, bool) or value not in p.choices:
             raise w.error(path, f"expected one of {', '.join(map(str, p.choices))}, got {describe(value)}")
         return value
+    if kind == "device":
+        try:
+            return parse_device(value)
+        except DeviceError as exc:
+            raise w.error(path, exc.reason) from None
     if kind == "bool":
         if not isinstance(value, bool):
             raise w.error(path, f"expected true or false, got {describe(value)}")

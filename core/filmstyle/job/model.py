@@ -45,6 +45,7 @@ from filmstyle.job.params import BY_NAME, JOB_VERSION, Parameter, job_parameters
 from filmstyle.job.regions import Region, resolve_mask_paths
 from filmstyle.job.styles import StyleRef
 from filmstyle.job.user_styles import CustomStyleRef, resolve_any_style, style_path
+from filmstyle.models.device import DeviceError, check_options
 
 __all__ = [
     "JOB_VERSION",
@@ -399,8 +400,10 @@ def _compile(w: Where, values: Mapping[str, Any]) -> Compiled:
     """Build every look and region once; check the rules that span several fields."""
     get = values.__getitem__
     styles, strength, regions_in, default_in = get("styles"), get("strength"), get("regions"), get("default")
-    if get("device") == "cpu" and get("precision") == "fp16":
-        raise w.error("precision", "fp16 needs device cuda (half convolutions are not supported on CPU)")
+    try:
+        check_options(get("device"), get("precision"))
+    except DeviceError as exc:
+        raise w.error(exc.field, exc.reason) from None
     looks: list[Look] = []
     if styles:
         looks.append(_look(w, styles, strength, "styles", "strength", "styles"))

@@ -17,6 +17,8 @@ fields (``path=None``, ``host`` set: a built-in style picker whose value lands i
 ``frames``      a frame range ``1001-1100``, ``1001-1100x2``, ``1001,1005``
 ``part``        an EXR part name or index
 ``choice``      one of ``choices`` (``aliases`` map other spellings, e.g. YAML ``on`` → ``"on"``)
+``device``      ``cpu``, ``cuda`` or ``cuda:N`` (:func:`filmstyle.models.device.parse_device`);
+                ``choices`` are the ones host controls offer
 ``bool``        true or false
 ``number``      a plain number in ``[minimum, maximum]`` (``exclusive_minimum`` for ``> minimum``)
 ``integer``     a whole number, same bounds
@@ -58,10 +60,11 @@ __all__ = [
 
 #: Version of the job format this table describes (``filmstyle: 2`` at the top of a job file).
 JOB_VERSION = 2
-KINDS = ("path", "string", "frames", "part", "choice", "bool", "number", "integer", "curve",
+KINDS = ("path", "string", "frames", "part", "choice", "device", "bool", "number", "integer", "curve",
          "styles", "regions", "look")  # fmt: skip
 #: Hosts that build controls from the table: widget kinds per host are given per entry.
 HOSTS = ("nuke", "fuse", "panel")
+#: The devices host controls offer; a job also takes any ``cuda:N``.
 DEVICES = ("cpu", "cuda")
 #: ``tiling`` values: tile above :data:`AUTO_TILE_PIXELS`, always, never.
 TILING_MODES = ("auto", "on", "off")
@@ -250,9 +253,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("output_colorspace", "string", "Colourspace of output in another format than the source (default "
        "that format's: EXR ACEScg, DPX ADX10, PNG/JPEG/TIFF sRGB).", path="color.output_colorspace"),
     # -- model -----------------------------------------------------------------------------------
-    _p("device", "choice", "Where the network runs.", default="cpu", choices=DEVICES,
+    _p("device", "device", "Where the network runs: cpu, cuda or cuda:N.", default="cpu", choices=DEVICES,
        hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl", "panel": "combo"}),
-    _p("precision", "choice", "Network precision: fp32, fp16 (CUDA) or bf16 (slow on most CPUs).",
+    _p("precision", "choice", "Network precision: fp32 (IEEE, also on CUDA), fp16 or bf16 (worth it on a GPU), "
+       "tf32 (CUDA).",
        default="fp32", choices=PRECISIONS, hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl",
                                                   "panel": "combo"}),
     # -- output ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from filmstyle.job.model import JOB_VERSION
 from filmstyle.job.params import HOSTS, Parameter, host_parameters, job_parameters
+from filmstyle.models.device import DEVICE_PATTERN
 
 __all__ = ["job_json_schema", "job_template", "host_schema", "host_schema_text", "HOST_SCHEMA_VERSION"]
 
@@ -66,6 +67,8 @@ def _property(p: Parameter) -> dict[str, Any]:
         out = {"type": ["string", "integer", "null"]}
     elif kind == "choice":
         out = {"enum": [*p.choices, *p.aliases, *([None] if nullable else [])]}
+    elif kind == "device":
+        out = {"type": ["string", "null"] if nullable else "string", "pattern": DEVICE_PATTERN}
     elif kind == "bool":
         out = {"type": "boolean"}
     elif kind in ("number", "integer"):
@@ -185,7 +188,7 @@ def job_template() -> str:
 
 # -------------------------------------------------------------------------------------- host schema
 
-_HOST_TYPES = {"curve": "float", "number": "float", "integer": "int", "bool": "bool", "choice": "enum",
+_HOST_TYPES = {"curve": "float", "number": "float", "integer": "int", "bool": "bool", "choice": "enum", "device": "enum",
                "path": "file", "string": "string"}
 
 

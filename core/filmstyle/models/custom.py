@@ -15,7 +15,9 @@ Supported files (detected by content, not by name):
 
 :class:`CustomStylizer` takes ``(H, W, 3)`` float32 in [0, 1] and returns the same, like the
 built-in runners. Checkpoints are loaded with ``torch.load(weights_only=True)``, so a ``.pth``
-cannot run code.
+cannot run code. PyTorch checkpoints run on the device and in the precision asked for (value
+mapping and output in float32); ONNX models run in onnxruntime in float32, on CUDA only where
+that onnxruntime has its CUDA provider (``onnxruntime-gpu``), and say so otherwise.
 """
 
 from __future__ import annotations
@@ -30,6 +32,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from filmstyle.errors import InputError, ModelError
+from filmstyle.models.device import (
+    DeviceError,
+    check_options,
+    math_mode,
+    out_of_memory,
+    torch_device,
+    torch_dtype,
+    warn_slow_precision,
+)
+from filmstyle.models.transfer import download, upload
 
 __all__ = ["JohnsonTransformerNet", "ResnetGenerator", "CustomStylizer", "load_custom", "detect_architecture"]
 
@@ -158,16 +170,20 @@ class CustomStylizer:
     """Runs a user model as ``(H, W, 3)`` float32 [0, 1] -> ``(H, W, 3)`` float32 [0, 1].
 
     Build it with :func:`load_custom`. Attributes: ``kind`` (``"johnson"``, ``"cyclegan"``,
-    ``"onnx"``) and ``path``.
+    ``"onnx"``), ``path``, ``device`` (a ``torch.device``) and ``precision``.
     """
 
     def __init__(self, kind: str, path: Path, *, net: nn.Module | None = None, session=None,
-                 value_range: tuple[float, float] = (0.0, 1.0), device: str = "cpu") -> None:
+                 value_range: tuple[float, float] = (0.0, 1.0), device: str = "cpu",
+                 precision: str = "fp32") -> None:
         self.kind, self.path = kind, path
-        self.net = net.eval().requires_grad_(False).to(device) if net is not None else None
+        self.device = torch_device(device)
+        self.precision = precision
+        self.dtype = torch_dtype(precision)
+        self.net = (net.eval().requires_grad_(False).to(self.device, self.dtype, memory_format=torch.channels_last)
+                    if net is not None else None)
         self.session = session
         self.value_range = value_range
-        self.device = torch.device(device)
 
     def __call__(self, content: np.ndarray) -> np.ndarray:
         arr = np.asarray(content, dtype=np.float32)
@@ -175,16 +191,15 @@ class CustomStylizer:
             raise InputError(f"{self.path.name}: expected an (H, W, 3) image with sides >= 8, got shape {arr.shape}")
         h, w = arr.shape[:2]
         lo, hi = self.value_range
-        x = np.clip(arr, 0, 1) * (hi - lo) + lo
         if self.session is not None:
-            y = self._run_onnx(x)
-        else:
-            ph, pw = (-h) % 4, (-w) % 4
-            xp = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect") if ph or pw else x
-            t = torch.from_numpy(np.ascontiguousarray(xp.transpose(2, 0, 1)))[None].to(self.device)
-            with torch.inference_mode():
-                y = self.net(t)[0].permute(1, 2, 0).float().cpu().numpy()[:h, :w]
-        return np.clip((y - lo) / (hi - lo), 0, 1).astype(np.float32)
+            x = np.clip(arr, 0, 1) * (hi - lo) + lo
+            return np.clip((self._run_onnx(x) - lo) / (hi - lo), 0, 1).astype(np.float32)
+        what = f"{self.path.name} on a {w}x{h} frame in {self.precision} on {self.device}"
+        with torch.inference_mode(), math_mode(self.device, self.precision), out_of_memory(self.device, what):
+            # Range mapping in float32 on the device, then the network's dtype.
+            x = upload(arr, self.device, torch.float32)
+            y = self.net(x.clamp(0, 1).mul_(hi - lo).add_(lo).to(self.dtype)).float()
+            return download(y.sub_(lo).div_(hi - lo).clamp_(0, 1), h, w)
 
     def _run_onnx(self, x: np.ndarray) -> np.ndarray:
         h, w = x.shape[:2]
@@ -203,29 +218,48 @@ class CustomStylizer:
 
 
 def load_custom(path: str | Path, *, value_range: tuple[float, float] | None = None,
-                device: str = "cpu") -> CustomStylizer:
+                device: str = "cpu", precision: str = "fp32") -> CustomStylizer:
     """Load a user model file as a :class:`CustomStylizer`.
 
     Args:
         path: ``.pth``/``.pt`` state dict (fast-neural-style or CycleGAN) or ``.onnx`` model.
         value_range: pixel range the model expects; default 0..255 (fast-neural-style),
             -1..1 (CycleGAN), 0..1 (ONNX).
-        device: torch device for ``.pth`` models.
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: see :mod:`filmstyle.models.device`; ONNX models take ``fp32`` only.
+
+    Raises:
+        ModelError: a missing or unusable file; :class:`DeviceError` for a device or precision
+            this model or machine cannot run (checked before the file is read).
     """
     p = Path(path)
+    device, precision = check_options(device, precision)
+    dev = torch_device(device)
     if not p.is_file():
         raise ModelError(f"{p}: model file not found")
     if p.suffix.lower() == ".onnx":
         import onnxruntime as ort
 
+        if precision != "fp32":
+            raise DeviceError("precision", f"{p.name}: custom ONNX models run in float32 in onnxruntime; "
+                              f"use fp32, not {precision}")
+        providers: list = ["CPUExecutionProvider"]
+        if dev.type == "cuda":
+            if "CUDAExecutionProvider" not in ort.get_available_providers():
+                raise DeviceError("device", f"{p.name}: custom ONNX models run in onnxruntime, and this "
+                                  f"onnxruntime {ort.__version__} has no CUDA provider (install "
+                                  "onnxruntime-gpu); use --device cpu")
+            index = dev.index if dev.index is not None else torch.cuda.current_device()
+            providers = [("CUDAExecutionProvider", {"device_id": index})]
         try:
-            sess = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+            sess = ort.InferenceSession(str(p), providers=providers)
         except Exception as exc:  # onnxruntime raises several private types
             raise ModelError(f"{p.name}: not a loadable ONNX model ({str(exc).splitlines()[0][:160]})") from None
         ins, outs = sess.get_inputs(), sess.get_outputs()
         if len(ins) != 1 or len(ins[0].shape) != 4 or ins[0].shape[1] != 3 or len(outs) < 1:
             raise ModelError(f"{p.name}: expected one 1x3xHxW input, got {[(i.name, i.shape) for i in ins]}")
-        return CustomStylizer("onnx", p, session=sess, value_range=value_range or (0.0, 1.0))
+        return CustomStylizer("onnx", p, session=sess, value_range=value_range or (0.0, 1.0), device=device)
+    warn_slow_precision(dev, precision)
     try:
         raw = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -246,4 +280,4 @@ def load_custom(path: str | Path, *, value_range: tuple[float, float] | None = N
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ModelError(f"{p.name}: weights do not match the {kind} network ({str(exc).splitlines()[0][:160]})") from None
-    return CustomStylizer(kind, p, net=net, value_range=value_range or default, device=device)
+    return CustomStylizer(kind, p, net=net, value_range=value_range or default, device=device, precision=precision)

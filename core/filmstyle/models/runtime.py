@@ -5,7 +5,10 @@ ONNX export of *our* float modules takes about 0.72 s (transformer) and 0.87 s (
 against 1.26 s / 1.92 s for torch eager with channels_last and 1.92 s / 2.47 s for plain eager.
 ``backend="auto"`` therefore picks ``"ort"`` on CPU and ``"torch"`` when onnxruntime is missing.
 ``"compile"`` (torch.compile) is offered but not chosen: it compiles for 20-40 s per frame size
-and was slower than onnxruntime at 1080p. On CUDA the torch modules run in fp16 or fp32.
+and was slower than onnxruntime at 1080p. Every other case (CUDA, or a precision other than
+fp32) runs the torch modules in the precision asked for, see :mod:`filmstyle.models.device`;
+frames go to the device as they are and are laid out and cast there
+(:mod:`filmstyle.models.transfer`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ from filmstyle.cpu import physical_cores
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.models.arbitrary import STYLE_DIM, STYLE_SIZE, StylePredictor, StyleTransformer
 from filmstyle.models.cin26 import NUM_BUILTIN_STYLES, Cin26Net
+from filmstyle.models.device import (
+    check_options,
+    math_mode,
+    out_of_memory,
+    torch_device,
+    torch_dtype,
+    warn_slow_precision,
+)
+from filmstyle.models.transfer import download, upload
 from filmstyle.models.weights import atomic_write_bytes, cache_dir, load_state_dict, sha256_file, weights_path
 
 if TYPE_CHECKING:
@@ -126,28 +138,21 @@ def cached_export(path: Path, export: Callable[[], bytes]) -> Path:
     return path
 
 
-def _check_options(device: str, precision: str, backend: str) -> tuple[torch.device, str]:
-    if precision not in PRECISIONS:
-        raise ModelError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+def _check_options(device: str, precision: str, backend: str) -> tuple[torch.device, str, str]:
+    """``(torch device, precision, backend)`` checked; ``"auto"`` resolved to ``"ort"`` or ``"torch"``."""
+    device, precision = check_options(device, precision)
     if backend not in BACKENDS:
         raise ModelError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ModelError(f"device: expected 'cpu' or 'cuda[:N]', got {device!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ModelError(f"device {device!r}: CUDA is not available in this torch build or machine")
-    if dev.type not in ("cpu", "cuda"):
-        raise ModelError(f"device: expected 'cpu' or 'cuda[:N]', got {device!r}")
-    if dev.type == "cpu" and precision == "fp16":
-        raise ModelError("precision 'fp16' needs device 'cuda'; use 'fp32' on CPU")
-    if dev.type == "cuda" and backend in ("ort",):
-        raise ModelError("backend 'ort' runs on CPU only; use 'torch' or 'auto' with device 'cuda'")
+    dev = torch_device(device)
+    if backend == "ort":
+        if dev.type != "cpu":
+            raise ModelError("backend 'ort' runs on CPU only; use 'torch' or 'auto' with device 'cuda'")
+        if precision != "fp32":
+            raise ModelError(f"backend 'ort' runs fp32 only, got precision {precision!r}")
     if backend == "auto":
         backend = "ort" if dev.type == "cpu" and precision == "fp32" and ort_available() else "torch"
-    elif backend == "ort" and precision != "fp32":
-        raise ModelError(f"backend 'ort' runs fp32 only, got precision {precision!r}")
-    return dev, backend
+    warn_slow_precision(dev, precision)
+    return dev, precision, backend
 
 
 def ort_available() -> bool:
@@ -184,12 +189,13 @@ def ort_session(path: Path, threads: int, *, mem_arena: bool = True, mem_pattern
 
 
 class NetworkRunner:
-    """Runs the body of ``cin26`` or ``transformer`` on padded batches with the chosen backend.
+    """Runs the body of ``cin26`` or ``transformer`` on one frame with the chosen backend.
 
     Args:
         name: ``"cin26"`` or ``"transformer"``.
-        device: ``"cpu"`` or ``"cuda[:N]"``.
-        precision: ``"fp32"``, ``"fp16"`` (CUDA only) or ``"bf16"`` (slow on CPUs without bf16).
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        precision: one of :data:`~filmstyle.models.device.PRECISIONS` (``tf32`` on CUDA only;
+            fp16/bf16 run on CPU too, slowly).
         backend: ``"auto"``, ``"torch"`` (eager, channels_last), ``"ort"`` or ``"compile"``.
         threads: CPU threads; default the number of physical cores.
 
@@ -201,36 +207,42 @@ class NetworkRunner:
         if name not in COND_DIM:
             raise ModelError(f"no runner for model {name!r}, valid: {', '.join(COND_DIM)}")
         self.name = name
-        self.device, self.backend = _check_options(device, precision, backend)
-        self.precision = precision
+        self.device, self.precision, self.backend = _check_options(device, precision, backend)
         self.threads = threads or physical_cores()
-        self._run = None
+        self._run: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
         self._init_lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         net = load_model(self.name)
         if self.backend == "ort":
             sess = ort_session(export_onnx(self.name, net), self.threads)
 
-            def run(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-                return sess.run(None, {"image": x, "cond": c})[0]
-            return run
+            def run_ort(image: np.ndarray, c: np.ndarray) -> np.ndarray:
+                h, w = image.shape[:2]
+                ph, pw = (-h) % 4, (-w) % 4
+                x = image
+                if ph or pw:
+                    # Same bottom/right reflect padding as the torch modules' forward().
+                    x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect")
+                x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+                out = sess.run(None, {"image": x, "cond": c})[0][0, :, :h, :w]
+                return np.ascontiguousarray(out.transpose(1, 2, 0), dtype=np.float32)
+            return run_ort
         if self.device.type == "cpu":
             torch.set_num_threads(self.threads)
-        dtype = torch.float16 if self.precision == "fp16" else torch.float32
+        dtype = torch_dtype(self.precision)
         net = net.to(self.device, dtype=dtype, memory_format=torch.channels_last)
         body = _Body(net)
         if self.backend == "compile":
             body = torch.compile(body, dynamic=True)
-        autocast = self.precision == "bf16"
 
-        def run(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-            xt = torch.from_numpy(x).to(self.device, dtype=dtype).contiguous(memory_format=torch.channels_last)
-            ct = torch.from_numpy(c).to(self.device, dtype=dtype)
-            with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=autocast):
-                out = body(xt, ct)
-            return out.float().contiguous().cpu().numpy()
-        return run
+        def run_torch(image: np.ndarray, c: np.ndarray) -> np.ndarray:
+            h, w = image.shape[:2]
+            what = f"{self.name} on a {w}x{h} frame in {self.precision} on {self.device}"
+            with torch.inference_mode(), math_mode(self.device, self.precision), out_of_memory(self.device, what):
+                y = body(upload(image, self.device, dtype), torch.from_numpy(c).to(self.device, dtype))
+                return download(y, h, w)
+        return run_torch
 
     def __call__(self, image: np.ndarray, cond: np.ndarray) -> np.ndarray:
         """Stylise ``image`` (H, W, 3) float32 in [0, 1] with ``cond`` (26,) or (100,); returns (H, W, 3) float32."""
@@ -243,15 +255,9 @@ class NetworkRunner:
             with self._init_lock:
                 if self._run is None:
                     self._run = self._load()
-        ph, pw = (-h) % 4, (-w) % 4
         x = np.asarray(image, dtype=np.float32)
-        if ph or pw:
-            # Same bottom/right reflect padding as the torch modules' forward().
-            x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect")
-        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
         c = np.ascontiguousarray(np.asarray(cond, dtype=np.float32).reshape(1, -1))
-        out = self._run(x, c)[0, :, :h, :w]
-        return np.ascontiguousarray(out.transpose(1, 2, 0), dtype=np.float32)
+        return self._run(x, c)
 
 
 def _check_content(content: np.ndarray, what: str) -> np.ndarray:
@@ -283,10 +289,11 @@ class ArbitraryStylizer:
     """Style a frame after any image: predictor (style image -> 100-d vector) + transformer.
 
     Args:
-        device: ``"cpu"`` or ``"cuda[:N]"``.
-        precision: ``"fp32"``, ``"fp16"`` (CUDA) or ``"bf16"``.
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        precision: the transformer's, see :class:`NetworkRunner`; the predictor always runs in
+            IEEE float32 (once per style image, 256x256; the vector is sensitive to rounding).
         backend: ``"auto"``, ``"torch"``, ``"ort"`` or ``"compile"`` for the transformer; the
-            predictor always runs in torch (once per style image, 256x256).
+            predictor always runs in torch.
         threads: CPU threads; default the number of physical cores.
     """
 
@@ -299,12 +306,13 @@ class ArbitraryStylizer:
     def style_vector(self, image: np.ndarray) -> np.ndarray:
         """Style vector (100,) float32 of ``image`` (H, W, 3) float32 in [0, 1], see :func:`prepare_style_image`."""
         x = torch.from_numpy(prepare_style_image(image).transpose(2, 0, 1).copy())[None]
+        device = self.transformer.device
         with self._lock:
             if self._predictor is None:
                 # fp32 always: the vector is tiny to compute and sensitive to rounding.
-                self._predictor = load_model("predictor").to(self.transformer.device)
-            with torch.inference_mode():
-                vec = self._predictor(x.to(self.transformer.device))
+                self._predictor = load_model("predictor").to(device)
+            with torch.inference_mode(), math_mode(device, "fp32"), out_of_memory(device, "style predictor"):
+                vec = self._predictor(x.to(device))
         return vec[0].float().cpu().numpy()
 
     def __call__(self, content: np.ndarray, style_vector: np.ndarray) -> np.ndarray:

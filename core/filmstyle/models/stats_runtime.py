@@ -58,18 +58,21 @@ STATS_BACKENDS = ("auto", "torch", "ort")
 _EXPORT_VERSION = "1"
 
 
-def resolve_stats_backend(device: torch.device, backend: str) -> str:
+def resolve_stats_backend(device: torch.device, backend: str, precision: str = "fp32") -> str:
     """``"ort"`` or ``"torch"`` for ``backend`` in :data:`STATS_BACKENDS` on ``device``.
 
-    ``"auto"`` is ORT on CPU when onnxruntime imports, else torch (CUDA always runs torch).
+    ``"auto"`` is ORT on CPU in fp32 when onnxruntime imports, else torch (CUDA, and any other
+    precision, always run torch: the ONNX graphs are float32).
     """
     if backend not in STATS_BACKENDS:
         raise ModelError(f"backend: expected one of {', '.join(STATS_BACKENDS)}, got {backend!r}")
     if backend == "auto":
-        return "ort" if device.type == "cpu" and ort_available() else "torch"
+        return "ort" if device.type == "cpu" and precision == "fp32" and ort_available() else "torch"
     if backend == "ort":
         if device.type != "cpu":
             raise ModelError("backend 'ort' runs on CPU only; use 'torch' or 'auto' with device 'cuda'")
+        if precision != "fp32":
+            raise ModelError(f"backend 'ort' runs fp32 only, got precision {precision!r}")
         if not ort_available():
             raise ModelError("backend 'ort': onnxruntime is not installed (pip install onnxruntime)")
     return backend
