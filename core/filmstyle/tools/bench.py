@@ -17,6 +17,14 @@ Sections (``run_bench(sections=...)``, ``filmstyle bench --only``; default all):
   child process (``getrusage(RUSAGE_CHILDREN)``, so this process's own memory is not counted;
   goal <= 8 GB).
 * ``temporal`` — what ``temporal`` (flow-warped blending) adds per frame at 1080p.
+* ``precision`` — fp16 and bf16 (and tf32 on CUDA) against fp32 on ``device``, both networks at
+  ``width x height``: output differences in code and in linear light, and times
+  (:mod:`filmstyle.tools.precision_bounds`).
+* ``gpu`` — the one-shot GPU check on ``device`` (:mod:`filmstyle.tools.gpu_check`): parity with
+  the CPU, the Nuke export in half, 1080p/4K frame times, 8K tiled peak memory, an EXR shot.
+
+``core``, ``scale``, ``memory`` and ``temporal`` time the CPU; ``precision`` and ``gpu`` run on
+``device``. The default sections are :data:`SECTIONS` on the CPU and :data:`DEVICE_SECTIONS` on a GPU.
 """
 
 from __future__ import annotations
@@ -28,10 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SECTIONS", "run_bench", "format_bench"]
+__all__ = ["SECTIONS", "DEVICE_SECTIONS", "ALL_SECTIONS", "run_bench", "format_bench"]
 
-#: Sections :func:`run_bench` can run.
-SECTIONS = ("core", "scale", "memory", "temporal")
+#: Sections run by default on the CPU.
+SECTIONS = ("core", "scale", "memory", "temporal", "precision")
+#: Sections run by default with a CUDA ``device`` (``filmstyle bench --device cuda``).
+DEVICE_SECTIONS = ("gpu", "precision")
+#: Every section :func:`run_bench` knows.
+ALL_SECTIONS = SECTIONS + ("gpu",)
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -229,16 +241,22 @@ def _temporal_figures(plate: str, work: Path, repeats: int) -> dict:
 
 
 def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats: int = 2,
-              sections: tuple[str, ...] | list[str] = SECTIONS, tile_size: int = 1024) -> dict:
+              sections: tuple[str, ...] | list[str] | None = None, tile_size: int = 1024,
+              device: str = "cpu") -> dict:
     """Run the chosen measurements (see the module docstring); returns plain figures."""
     import torch
 
     from filmstyle.errors import InputError
+    from filmstyle.models.device import parse_device, torch_device
 
-    unknown = [s for s in sections if s not in SECTIONS]
+    device = parse_device(device)
+    torch_device(device)  # an unusable device fails here, in one line, before anything runs
+    if sections is None:
+        sections = DEVICE_SECTIONS if device.startswith("cuda") else SECTIONS
+    unknown = [s for s in sections if s not in ALL_SECTIONS]
     if unknown or not sections:
-        raise InputError(f"--only: unknown section {unknown[0] if unknown else '(none)'!r}, valid: {', '.join(SECTIONS)}")
-    figures: dict = {"threads": torch.get_num_threads(), "sections": list(sections)}
+        raise InputError(f"--only: unknown section {unknown[0] if unknown else '(none)'!r}, valid: {', '.join(ALL_SECTIONS)}")
+    figures: dict = {"threads": torch.get_num_threads(), "sections": list(sections), "device": device}
     if "core" in sections:
         figures.update(_core_figures(frames=frames, width=width, height=height, repeats=repeats))
     if "scale" in sections:
@@ -251,6 +269,14 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
         work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))
         plate = make_demo_shot(work / "plate", max(frames, 3), size=(1920, 1080))
         figures["temporal"] = _temporal_figures(plate, work, repeats)
+    if "precision" in sections:
+        from filmstyle.tools.precision_bounds import precision_figures
+
+        figures["precision"] = precision_figures(device, width, height)
+    if "gpu" in sections:
+        from filmstyle.tools.gpu_check import FULL, run_gpu_check
+
+        figures["gpu"] = run_gpu_check(device, FULL)
     return figures
 
 
@@ -317,6 +343,14 @@ def format_bench(figures: dict) -> str:
         lines.append(f"  temporal @1080p: blend {f['temporal_blend_s']:.3f} s/frame, end to end "
                      f"{f['temporal_end_to_end_s']:.3f} vs {f['plain_end_to_end_s']:.3f} s/frame plain "
                      f"(+{f['overhead_share']:.0%})")
+    if "precision" in figures:
+        from filmstyle.tools.precision_bounds import format_precision
+
+        lines += format_precision(figures["precision"])
+    if "gpu" in figures:
+        from filmstyle.tools.gpu_check import format_gpu_check
+
+        lines += ["  " + line for line in format_gpu_check(figures["gpu"]).splitlines()]
     return "\n".join(lines)
 
 
