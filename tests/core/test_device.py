@@ -177,3 +177,11 @@ def test_jobs_accept_any_cuda_index_and_refuse_bad_devices(tmp_path):
         compiled(device=1)
     with pytest.raises(JobError, match=r"^precision: tf32 \(TensorFloat-32 convolutions\) is a CUDA mode"):
         compiled(precision="tf32")
+
+
+def test_host_knobs_offer_the_core_precisions_and_devices():
+    from filmstyle_plugin.schema import load_schema
+
+    by_name = {p.name: p for p in load_schema()}
+    assert by_name["precision"].choices == list(PRECISIONS)
+    assert all(parse_device(c) == c for c in by_name["device"].choices)
