@@ -195,7 +195,7 @@ class NetworkRunner:
         name: ``"cin26"`` or ``"transformer"``.
         device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         precision: one of :data:`~filmstyle.models.device.PRECISIONS` (``tf32`` on CUDA only;
-            fp16/bf16 run on CPU too, slowly).
+            fp16/bf16 run on a CPU too, for no gain there).
         backend: ``"auto"``, ``"torch"`` (eager, channels_last), ``"ort"`` or ``"compile"``.
         threads: CPU threads; default the number of physical cores.
 

@@ -276,7 +276,10 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
     if "gpu" in sections:
         from filmstyle.tools.gpu_check import FULL, run_gpu_check
 
-        figures["gpu"] = run_gpu_check(device, FULL)
+        import logging
+
+        log = logging.getLogger("filmstyle.bench")
+        figures["gpu"] = run_gpu_check(device, FULL, log=lambda line: log.info("gpu check: %s", line))
     return figures
 
 

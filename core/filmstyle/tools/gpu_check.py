@@ -66,7 +66,7 @@ class CheckSizes:
 FULL = CheckSizes(parity=(1920, 1080), frames=((1920, 1080), (3840, 2160)), tiled=(7680, 4320), tile=1024,
                   shot=(1920, 1080), shot_frames=24, repeats=5)
 #: The CPU dry run: the same steps at thumbnail sizes.
-DRY = CheckSizes(parity=(96, 64), frames=((96, 64), (128, 72)), tiled=(192, 128), tile=64,
+DRY = CheckSizes(parity=(96, 64), frames=((96, 64), (128, 72)), tiled=(160, 96), tile=80,
                  shot=(96, 64), shot_frames=3, repeats=1)
 
 
