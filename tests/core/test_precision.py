@@ -30,9 +30,9 @@ VECTOR = np.linspace(-1.5, 1.5, 100, dtype=np.float32)
 
 @lru_cache(maxsize=4)
 def frame(width: int, height: int) -> np.ndarray:
-    from filmstyle.tools.bench import _working_frame
+    from filmstyle.tools.precision_bounds import working_frame
 
-    return _working_frame(width, height)
+    return working_frame(width, height)
 
 
 @pytest.mark.parametrize("name,cond", [("cin26", STARRY), ("transformer", VECTOR)])

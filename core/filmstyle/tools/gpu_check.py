@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from filmstyle.tools.precision_bounds import BOUNDS, compare, conditions, working_frame
+
 __all__ = ["CheckSizes", "FULL", "DRY", "run_gpu_check", "format_gpu_check", "main"]
 
 #: fp32 on the device against fp32 on the CPU (code domain): reduction order only.
@@ -101,8 +103,6 @@ def _timed_precisions(device: str) -> tuple[str, ...]:
 
 
 def _limits(precision: str) -> dict[str, float]:
-    from filmstyle.tools.precision_bounds import BOUNDS
-
     return FP32_PARITY if precision == "fp32" else BOUNDS[precision]
 
 
@@ -139,13 +139,11 @@ def _environment(device: str, sizes: CheckSizes, work: Path) -> dict:
 
 def _parity(device: str, sizes: CheckSizes, work: Path) -> dict:
     from filmstyle.models import NetworkRunner
-    from filmstyle.tools.bench import _working_frame
-    from filmstyle.tools.precision_bounds import _conditions, compare
 
-    frame = _working_frame(*sizes.parity)
+    frame = working_frame(*sizes.parity)
     figures: dict = {"size": _size(sizes.parity)}
     failures: list[str] = []
-    for name, cond in _conditions("cpu").items():
+    for name, cond in conditions("cpu").items():
         reference = NetworkRunner(name, "cpu", "fp32", backend="torch")(frame, cond)
         for precision in _precisions(device):
             got = NetworkRunner(name, device, precision, backend="torch")(frame, cond)
@@ -160,14 +158,13 @@ def _export(device: str, sizes: CheckSizes, work: Path) -> dict:
     import torch
 
     from filmstyle.color import shaper
-    from filmstyle.tools.bench import _working_frame
-    from filmstyle.tools.nuke_export import export_nuke_model, gamut_to_rec709
-    from filmstyle.tools.precision_bounds import compare
+    from filmstyle.tools.nuke_export import export_nuke_model
 
+    # lin_rec709: the comp is linear Rec.709, so the plate is the working frame decoded (capped at
+    # the network ceiling, linear 100: code 1.0 would decode to the half-float maximum).
     path = export_nuke_model("starry-blue", work / "starry.pt", space="lin_rec709")
-    linear = shaper.decode(_working_frame(*sizes.parity))  # display code -> linear Rec.709
+    linear = shaper.decode(np.minimum(working_frame(*sizes.parity), np.float32(shaper.NETWORK_CEILING)))
     x = torch.from_numpy(np.ascontiguousarray(linear.transpose(2, 0, 1)[None]))
-    assert np.allclose(gamut_to_rec709("lin_rec709"), np.eye(3), atol=1e-6)
     with torch.inference_mode():
         reference = torch.jit.load(str(path))(x)[0].permute(1, 2, 0).numpy()
         figures: dict = {"size": _size(sizes.parity)}
@@ -189,12 +186,11 @@ def _custom(device: str, sizes: CheckSizes, work: Path) -> dict:
     import torch
 
     from filmstyle.models.custom import JohnsonTransformerNet, load_custom
-    from filmstyle.tools.bench import _working_frame
 
     torch.manual_seed(0)
     path = work / "johnson.pth"
     torch.save(JohnsonTransformerNet().state_dict(), path)
-    frame = _working_frame(*sizes.parity)
+    frame = working_frame(*sizes.parity)
     half = _half(device)
     # Pixels mapped to 0..1 (not the layout's usual 0..255): seeded weights then give an output
     # that spans the range, so the comparison sees the network's rounding, not a flat image.
@@ -224,21 +220,19 @@ def _stylizer_and_blends(device: str, precision: str, options=None):
     from filmstyle.engine.stylize import FrameStylizer
     from filmstyle.job.look import StyleWeight
     from filmstyle.job.styles import resolve_style
-    from filmstyle.tools.bench import _working_frame
     from filmstyle.tools.sheets import sample_photograph
 
     stylizer = FrameStylizer(device=device, precision=precision, options=options,
-                             style_image_loader=lambda p: _working_frame(512, 512))
+                             style_image_loader=lambda p: working_frame(512, 512))
     blends = {"cin26": [StyleWeight(resolve_style("starry-blue"), 1.0)],
               "arbitrary": [StyleWeight(resolve_style(str(sample_photograph())), 1.0)]}
     return stylizer, blends
 
 
 def _frame_times(device: str, sizes: CheckSizes, work: Path) -> dict:
-    from filmstyle.tools.bench import _working_frame
 
     figures: dict = {}
-    frames = {_size(wh): _working_frame(*wh) for wh in sizes.frames}
+    frames = {_size(wh): working_frame(*wh) for wh in sizes.frames}
     for precision in _timed_precisions(device):
         stylizer, blends = _stylizer_and_blends(device, precision)
         for label, frame in frames.items():
@@ -271,9 +265,8 @@ def _peak_memory(device: str, fn: Callable[[], object]) -> tuple[float, float]:
 
 def _tiled(device: str, sizes: CheckSizes, work: Path) -> dict:
     from filmstyle.job.look import NetworkOptions
-    from filmstyle.tools.bench import _working_frame
 
-    frame = _working_frame(*sizes.tiled)
+    frame = working_frame(*sizes.tiled)
     options = NetworkOptions(tiling="on", tile_size=sizes.tile)
     figures: dict = {"size": _size(sizes.tiled), "tile": sizes.tile,
                      "memory": "device peak" if device.startswith("cuda") else "process peak RSS"}
@@ -316,10 +309,9 @@ def _qc(source: Path, output: Path) -> list[str]:
 
 def _shot(device: str, sizes: CheckSizes, work: Path) -> dict:
     from filmstyle import io
-    from filmstyle.engine.render import render_sequence
-    from filmstyle.job.jobs import plan_from_cli
+    from filmstyle.engine.sequence import render_sequence
+    from filmstyle.job import plan_from_cli
     from filmstyle.tools.demo import make_demo_shot
-    from filmstyle.tools.precision_bounds import compare
 
     plate = make_demo_shot(work / "plate", sizes.shot_frames, size=sizes.shot)
 

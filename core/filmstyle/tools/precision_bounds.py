@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-__all__ = ["BOUNDS", "compare", "precision_figures", "format_precision", "within_bounds"]
+__all__ = ["BOUNDS", "compare", "conditions", "precision_figures", "format_precision", "within_bounds", "working_frame"]
 
 #: Upper limits of :func:`compare`'s figures against fp32 on the same device.
 #: fp16 keeps 11 significant bits (unit roundoff 4.9e-4), bf16 8 (3.9e-3). Through the 16-18
@@ -64,17 +64,27 @@ def within_bounds(precision: str, figures: dict[str, float]) -> bool:
     return limits is None or all(figures[k] <= v for k, v in limits.items())
 
 
-def _conditions(device: str) -> dict[str, np.ndarray]:
+def working_frame(width: int, height: int) -> np.ndarray:
+    """The sample photograph at ``width x height``, display-encoded [0, 1] (a working-space frame)."""
+    import cv2
+
+    from filmstyle import io
+    from filmstyle.tools.sheets import sample_photograph
+
+    photo = np.clip(io.read_frame(sample_photograph()).rgb, 0, 1).astype(np.float32)
+    return np.ascontiguousarray(cv2.resize(photo, (width, height), interpolation=cv2.INTER_LINEAR))
+
+
+def conditions(device: str) -> dict[str, np.ndarray]:
     """The network condition per model: starry-blue for cin26, the sample photograph's vector."""
     from filmstyle.job.styles import resolve_style
     from filmstyle.models import ArbitraryStylizer
-    from filmstyle.tools.bench import _working_frame
 
     weights = np.zeros(26, np.float32)
     index = resolve_style("starry-blue").index
     assert index is not None
     weights[index] = 1.0
-    vector = ArbitraryStylizer(device=device, backend="torch").style_vector(_working_frame(512, 512))
+    vector = ArbitraryStylizer(device=device, backend="torch").style_vector(working_frame(512, 512))
     return {"cin26": weights, "transformer": vector}
 
 
@@ -93,14 +103,13 @@ def precision_figures(device: str = "cpu", width: int = 1920, height: int = 1080
     """
     from filmstyle.models import NetworkRunner
     from filmstyle.models.device import parse_device
-    from filmstyle.tools.bench import _working_frame
 
     device = parse_device(device)
     if precisions is None:
         precisions = ("fp16", "bf16") + (("tf32",) if device.startswith("cuda") else ())
-    frame = _working_frame(width, height)
+    frame = working_frame(width, height)
     networks: dict[str, dict] = {}
-    for name, cond in _conditions(device).items():
+    for name, cond in conditions(device).items():
         entry: dict = {}
         ref_runner = NetworkRunner(name, device, "fp32", backend="torch")
         ref_runner(frame[:64, :64], cond)  # warm-up: load, kernel choice
