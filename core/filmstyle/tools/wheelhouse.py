@@ -10,9 +10,11 @@ common packages, but no network. filmstyle runs there from a source checkout
   ``python3 -m pip list --format=freeze`` run there), downloads wheels of the rest and of their
   dependencies for the target's Python and platform with ``pip download --only-binary=:all:``,
   and writes ``MANIFEST.json`` (target Python, files, sizes). It prints the total against the
-  budget given (the 64 MiB a device session may carry, minus the checkout).
+  budget given (what may travel in all, minus the checkout). ``--without NAME`` leaves out a
+  requirement the run there does not need (PyAV, 33 MiB, is only imported for movie files).
 * ``check`` (on the target, after ``pip install --no-index``): every requirement but torch
-  imports in a satisfying version, else one line per problem and exit status 1.
+  imports in a satisfying version, else one line per problem and exit status 1; requirements the
+  manifest lists as left out are named, not counted as problems.
 
 Only the standard library is used, so both run before any dependency is installed.
 Usage: ``python -m filmstyle.tools.wheelhouse prepare|check ...`` (``./dev gpu-check`` calls them).
@@ -120,10 +122,11 @@ def read_have(text: str) -> dict[str, str]:
     return have
 
 
-def missing(requirements: list[Requirement], have: dict[str, str]) -> list[Requirement]:
-    """The requirements to carry: not torch, and not already there in a satisfying version."""
+def missing(requirements: list[Requirement], have: dict[str, str], without: tuple[str, ...] = ()) -> list[Requirement]:
+    """The requirements to carry: not torch, not left out, and not there in a satisfying version."""
+    skip = set(NEVER_CARRIED) | {normalize(n) for n in without}
     return [r for r in requirements
-            if normalize(r.name) not in NEVER_CARRIED and not r.satisfied_by(have.get(normalize(r.name)))]
+            if normalize(r.name) not in skip and not r.satisfied_by(have.get(normalize(r.name)))]
 
 
 def _wheel_name(path: Path) -> str:
@@ -138,9 +141,10 @@ def checkout_bytes(root: Path) -> int:
 
 
 def prepare(dest: Path, *, pyproject: Path, python_version: str, have: dict[str, str],
-            budget: int | None = None, pip: tuple[str, ...] = (sys.executable, "-m", "pip")) -> dict:
+            without: tuple[str, ...] = (), budget: int | None = None,
+            pip: tuple[str, ...] = (sys.executable, "-m", "pip")) -> dict:
     """Download the wheels the target lacks into ``dest`` (emptied first); returns the manifest."""
-    needed = missing(read_requirements(pyproject), have)
+    needed = missing(read_requirements(pyproject), have, without)
     dest.mkdir(parents=True, exist_ok=True)
     for old in dest.glob("*.whl"):
         old.unlink()
@@ -154,22 +158,28 @@ def prepare(dest: Path, *, pyproject: Path, python_version: str, have: dict[str,
             for wheel in sorted(Path(tmp).glob("*.whl")):
                 # Dependencies of what we carry that the target has already stay behind.
                 name = _wheel_name(wheel)
-                if name in have or name in NEVER_CARRIED:
+                if name in have or name in NEVER_CARRIED or name in {normalize(n) for n in without}:
                     continue
                 wheel.replace(dest / wheel.name)
     files = {w.name: w.stat().st_size for w in sorted(dest.glob("*.whl"))}
-    manifest = {"python": python_version, "carried": [str(r) for r in needed], "files": files,
+    manifest = {"python": python_version, "carried": [str(r) for r in needed],
+                "left_out": sorted(normalize(n) for n in without), "files": files,
                 "bytes": sum(files.values()), "budget": budget}
     (dest / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
-def check(pyproject: Path) -> list[str]:
-    """Problems with the installed requirements (torch checked only for being importable)."""
+def check(pyproject: Path, left_out: tuple[str, ...] = ()) -> list[str]:
+    """Problems with the installed requirements (torch checked only for being importable).
+
+    ``left_out``: requirements not carried on purpose; not problems when absent.
+    """
     import importlib.metadata as metadata
 
     problems = []
     for req in read_requirements(pyproject):
+        if normalize(req.name) in {normalize(n) for n in left_out}:
+            continue
         try:
             version = metadata.version(req.name)
         except metadata.PackageNotFoundError:
@@ -191,12 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--python-version", default="3.12", help="the target's Python, e.g. 3.12")
     p.add_argument("--have", type=Path, help="the target's `pip list --format=freeze` (default: nothing there)")
     p.add_argument("--budget-mib", type=float, default=64.0, help="what may travel in all, checkout included")
+    p.add_argument("--without", action="append", default=[], metavar="NAME",
+                   help="leave this requirement out (repeat), e.g. av when no movie files are read there")
     c = sub.add_parser("check", help="every requirement installed in a satisfying version")
     c.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
+    c.add_argument("--manifest", type=Path, help="the wheelhouse's MANIFEST.json (its left-out names are not problems)")
     args = parser.parse_args(argv)
 
     if args.command == "check":
-        problems = check(args.pyproject)
+        left_out = tuple(json.loads(args.manifest.read_text()).get("left_out", ())) if args.manifest else ()
+        if left_out:
+            print(f"filmstyle: left out of the wheelhouse on purpose: {', '.join(left_out)}", file=sys.stderr)
+        problems = check(args.pyproject, left_out)
         for line in problems:
             print(f"filmstyle: error: {line}", file=sys.stderr)
         return 1 if problems else 0
@@ -205,12 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     tree = checkout_bytes(root)
     budget = int(args.budget_mib * 2**20) - tree
     manifest = prepare(args.dest, pyproject=args.pyproject, python_version=args.python_version, have=have,
-                       budget=budget)
+                       without=tuple(args.without), budget=budget)
     for name, size in manifest["files"].items():
         print(f"  {size / 2**20:7.2f} MiB  {name}")
     total = manifest["bytes"]
+    left = f"; left out: {', '.join(manifest['left_out'])}" if manifest["left_out"] else ""
     print(f"wheelhouse: {len(manifest['files'])} wheels, {total / 2**20:.2f} MiB for Python {args.python_version} "
-          f"(carried: {', '.join(manifest['carried']) or 'nothing'}); checkout {tree / 2**20:.2f} MiB; "
+          f"(carried: {', '.join(manifest['carried']) or 'nothing'}{left}); checkout {tree / 2**20:.2f} MiB; "
           f"{'fits' if total <= budget else 'DOES NOT FIT'} in {args.budget_mib:g} MiB "
           f"({(budget - total) / 2**20:.2f} MiB left)")
     return 0 if total <= budget else 1
