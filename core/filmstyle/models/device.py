@@ -9,17 +9,18 @@ runners all call :func:`check_options` (or its two halves) rather than keep thei
 
   - ``fp32``: IEEE float32 everywhere. On CUDA, TensorFloat-32 convolutions and matrix products
     are switched *off* for the duration of each network call (torch allows them for cuDNN
-    convolutions by default, which moves the 26-style network's output by ~2e-4 on average).
-  - ``tf32``: float32 tensors with TF32 convolutions and matrix products (CUDA only; on Ampere
-    and later GPUs about as fast as fp16 for these small networks, 10 mantissa bits per product).
+    convolutions by default; emulated, that moves the 26-style network's output by 2.2e-4 on
+    average).
+  - ``tf32``: float32 tensors with TF32 convolutions and matrix products (CUDA only; products
+    rounded to 10 mantissa bits, sums in float32).
   - ``fp16`` / ``bf16``: weights and activations in half / bfloat16. Instance-norm statistics
     and affine, the final activation (sigmoid) and everything after it stay float32. Both run on
     a CPU too, but gain nothing there: torch runs fp16 convolutions on a CPU through a slow
     reference path (3-4x slower than fp32 measured), and bf16 is about as fast as fp32 on CPUs
     without bfloat16 instructions, and less accurate. fp32 (through onnxruntime) is the CPU default.
 
-This module imports torch lazily, so the job model can validate without loading it; only
-:func:`torch_device`, :func:`math_mode` and :func:`out_of_memory_hint` need torch.
+This module imports torch lazily, so the job model can validate without loading it: only the
+functions that take or return torch objects import it, when called.
 """
 
 from __future__ import annotations
