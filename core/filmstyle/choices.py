@@ -7,9 +7,54 @@ can build its options without loading OpenImageIO or torch.
 
 from __future__ import annotations
 
-__all__ = ["BIT_DEPTHS", "PRECISIONS"]
+import re
+from typing import Any
+
+__all__ = ["BIT_DEPTHS", "PRECISIONS", "DEVICE_CHOICES", "DEVICE_PATTERN", "canonical_device", "device_problem",
+           "precision_problem"]
 
 #: Output depths: EXR half/float, integer bits for DPX/TIFF/PNG.
 BIT_DEPTHS = ("half", "float", 8, 10, 12, 16)
 #: Network precisions, see :mod:`filmstyle.models.device` (tf32 is CUDA only).
 PRECISIONS = ("fp32", "fp16", "bf16", "tf32")
+#: What ``device`` accepts, for help texts.
+DEVICE_CHOICES = "cpu, cuda or cuda:N"
+#: JSON Schema pattern of a device (``cpu``, ``cuda``, ``cuda:0``, ...).
+DEVICE_PATTERN = r"^(cpu|cuda(:[0-9]+)?)$"
+_DEVICE = re.compile(DEVICE_PATTERN)
+
+# The device and precision rules, as plain answers: models.device raises them as DeviceError for
+# the runners; the job model words them with the field's path and line. Whether this machine has
+# the device is models.device's business (a job for a GPU farm validates on a laptop).
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else f"{type(value).__name__} {value!r}"
+
+
+def canonical_device(value: Any) -> str | None:
+    """``"cpu"``, ``"cuda"`` or ``"cuda:N"`` for a valid device, else None.
+
+    Case and surrounding blanks are forgiven, and ``cuda:007`` is ``cuda:7``: one spelling per
+    device, so nothing keyed by it splits.
+    """
+    if not isinstance(value, str) or not _DEVICE.match(value.strip().lower()):
+        return None
+    device = value.strip().lower()
+    return f"cuda:{int(device.split(':')[1])}" if ":" in device else device
+
+
+def device_problem(value: Any) -> str | None:
+    """Why ``value`` is not a device (one line, without the field name), or None."""
+    if canonical_device(value) is None:
+        return f"expected {DEVICE_CHOICES} (N = 0, 1, ...), got {_shown(value)}"
+    return None
+
+
+def precision_problem(device: str, precision: Any) -> str | None:
+    """Why ``precision`` cannot run on the (canonical) ``device``, or None."""
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        return f"expected one of {', '.join(PRECISIONS)}, got {_shown(precision)}"
+    if precision == "tf32" and not device.startswith("cuda"):
+        return "tf32 (TensorFloat-32 convolutions) is a CUDA mode; on cpu use fp32"
+    return None

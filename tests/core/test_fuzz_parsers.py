@@ -272,6 +272,8 @@ def _from_schema(node: dict, defs: dict) -> st.SearchStrategy:
         return st.floats(lo, hi, allow_nan=False, allow_infinity=False,
                          exclude_min="exclusiveMinimum" in node and lo is not None)
     if types == "string":
+        if "pattern" in node:
+            return st.from_regex(node["pattern"], fullmatch=True)
         return st.one_of(st.text(min_size=node.get("minLength", 0), max_size=16),
                          st.sampled_from(["1001-1100", "1-3x2", "1,5", "shot.####.exr", "beauty", "ACEScg"]))
     if types == "array":

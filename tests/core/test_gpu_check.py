@@ -79,8 +79,15 @@ def test_requirements_and_what_is_carried():
     assert Requirement.parse("a>=1.16").satisfied_by("1.23.1") and not Requirement.parse("a>=1.16").satisfied_by("1.9")
     assert Requirement.parse("a==0.1.0").satisfied_by("0.1") and not Requirement.parse("a==0.1.0").satisfied_by("0.1.1")
     assert Requirement.parse("a>=2.3").satisfied_by("2.10.0rc1")
+    qt = Requirement.parse("pyside6-essentials>=6.7,!=6.12.0")
+    assert qt.specs == ((">=", "6.7"), ("!=", "6.12.0")) and str(qt) == "pyside6-essentials>=6.7,!=6.12.0"
+    assert qt.satisfied_by("6.11.1") and not qt.satisfied_by("6.12") and not qt.satisfied_by("6.6.3")
+    assert Requirement.parse("b~=2.4").satisfied_by("2.9") and not Requirement.parse("b~=2.4").satisfied_by("3.0")
+    assert Requirement.parse("c==1.*").satisfied_by("1.7.2") and not Requirement.parse("c==1.*").satisfied_by("2.0")
+    marked = Requirement.parse("d[extra] >= 1 ; python_version < '3.11'")
+    assert marked.name == "d" and marked.specs == ((">=", "1"),) and "python_version" in str(marked)
     with pytest.raises(ValueError):
-        Requirement.parse("a[extra]>=1; python_version<'3.11'")
+        Requirement.parse("e >= one")
 
 
 def test_every_requirement_is_installed_here():

@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from filmstyle.choices import canonical_device, device_problem
 from filmstyle.errors import FilmStyleError, JobError
 from filmstyle.io.frame_range import FrameRange
 from filmstyle.job.curves import Curve, parse_curve
 from filmstyle.job.params import Parameter
-from filmstyle.models.device import DeviceError, parse_device
 
 __all__ = ["Where", "describe", "check_keys", "mapping", "check_value", "check_curve", "check_bounds", "curve_param"]
 
@@ -175,10 +175,10 @@ def check_value(w: Where, p: Parameter, value: Any, path: str | None = None) -> 
             raise w.error(path, f"expected one of {', '.join(map(str, p.choices))}, got {describe(value)}")
         return value
     if kind == "device":
-        try:
-            return parse_device(value)
-        except DeviceError as exc:
-            raise w.error(path, exc.reason) from None
+        device = canonical_device(value)
+        if device is None:
+            raise w.error(path, device_problem(value) or "")
+        return device
     if kind == "bool":
         if not isinstance(value, bool):
             raise w.error(path, f"expected true or false, got {describe(value)}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from filmstyle.choices import canonical_device, precision_problem
 from filmstyle.errors import FilmStyleError, JobError, PathRefused, StyleError, clip
 from filmstyle.job.curves import Curve
 from filmstyle.job.fields import (
@@ -45,7 +46,6 @@ from filmstyle.job.params import BY_NAME, JOB_VERSION, Parameter, job_parameters
 from filmstyle.job.regions import Region, resolve_mask_paths
 from filmstyle.job.styles import StyleRef
 from filmstyle.job.user_styles import CustomStyleRef, resolve_any_style, style_path
-from filmstyle.models.device import DeviceError, check_options
 
 __all__ = [
     "JOB_VERSION",
@@ -400,10 +400,9 @@ def _compile(w: Where, values: Mapping[str, Any]) -> Compiled:
     """Build every look and region once; check the rules that span several fields."""
     get = values.__getitem__
     styles, strength, regions_in, default_in = get("styles"), get("strength"), get("regions"), get("default")
-    try:
-        check_options(get("device"), get("precision"))
-    except DeviceError as exc:
-        raise w.error(exc.field, exc.reason) from None
+    problem = precision_problem(canonical_device(get("device")) or "", get("precision"))
+    if problem is not None:
+        raise w.error("precision", problem)
     looks: list[Look] = []
     if styles:
         looks.append(_look(w, styles, strength, "styles", "strength", "styles"))

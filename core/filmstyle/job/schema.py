@@ -13,9 +13,9 @@ import json
 import textwrap
 from typing import Any
 
+from filmstyle.choices import DEVICE_PATTERN
 from filmstyle.job.model import JOB_VERSION
 from filmstyle.job.params import HOSTS, Parameter, host_parameters, job_parameters
-from filmstyle.models.device import DEVICE_PATTERN
 
 __all__ = ["job_json_schema", "job_template", "host_schema", "host_schema_text", "HOST_SCHEMA_VERSION"]
 

@@ -90,7 +90,7 @@ def builtin_index(name: str) -> int | None:
     if key in BUILTIN_STYLES:
         return BUILTIN_STYLES.index(key)
     digits = key[5:] if key.startswith("style") else key
-    if digits.isdigit() and 0 <= int(digits) < len(BUILTIN_STYLES):
+    if digits.isascii() and digits.isdigit() and 0 <= int(digits) < len(BUILTIN_STYLES):  # "²".isdigit()
         return int(digits)
     return None
 

@@ -1,8 +1,10 @@
 """Where and in which precision the networks run: parsing, checking, and the CUDA details.
 
-Everything a user can get wrong about ``device`` and ``precision`` is decided here, once, with a
-one-line :class:`DeviceError` that names the field; the job model, the CLI, the worker and the
-runners all call :func:`check_options` (or its two halves) rather than keep their own lists.
+Everything a user can get wrong about ``device`` and ``precision`` is decided here, with a
+one-line :class:`DeviceError` that names the field: the runners call :func:`check_options` (or its
+two halves), and what only torch can tell (a CPU-only build, no GPU, out of memory) is found here
+too. The rules that need no torch, which the job model applies as well, are written once in
+:mod:`filmstyle.choices` (torch-free processes such as the panel import that alone).
 
 * ``device``: ``cpu``, ``cuda`` (the current CUDA device) or ``cuda:N``.
 * ``precision`` (:data:`PRECISIONS`):
@@ -26,13 +28,19 @@ functions that take or return torch objects import it, when called.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from filmstyle.choices import PRECISIONS
+from filmstyle.choices import (
+    DEVICE_CHOICES,
+    DEVICE_PATTERN,
+    PRECISIONS,
+    canonical_device,
+    device_problem,
+    precision_problem,
+)
 from filmstyle.errors import ModelError
 
 if TYPE_CHECKING:
@@ -42,12 +50,6 @@ __all__ = ["PRECISIONS", "DEVICE_PATTERN", "DEVICE_CHOICES", "DeviceError", "par
            "check_options", "torch_device", "torch_dtype", "math_mode", "out_of_memory", "out_of_memory_hint",
            "warn_slow_precision"]
 
-#: What ``device`` accepts, for help texts.
-DEVICE_CHOICES = "cpu, cuda or cuda:N"
-#: JSON Schema pattern of a device (``cpu``, ``cuda``, ``cuda:0``, ...).
-DEVICE_PATTERN = r"^(cpu|cuda(:[0-9]+)?)$"
-
-_DEVICE = re.compile(DEVICE_PATTERN)
 _log = logging.getLogger("filmstyle.models")
 # TF32 switches are process-wide: one network call on CUDA at a time sets and restores them.
 _math_lock = threading.RLock()
@@ -78,13 +80,9 @@ def parse_device(text: Any) -> str:
     Raises:
         DeviceError: anything else (``gpu``, ``cuda:-1``, ``mps``, a number...).
     """
-    if not isinstance(text, str) or not _DEVICE.match(text.strip().lower()):
-        shown = repr(text) if isinstance(text, str) else f"{type(text).__name__} {text!r}"
-        raise DeviceError("device", f"expected {DEVICE_CHOICES} (N = 0, 1, ...), got {shown}")
-    device = text.strip().lower()
-    if ":" in device:
-        # "cuda:007" -> "cuda:7": one spelling per device, so caches keyed by it do not split.
-        device = f"cuda:{int(device.split(':')[1])}"
+    device = canonical_device(text)
+    if device is None:
+        raise DeviceError("device", device_problem(text) or "")
     return device
 
 
@@ -94,11 +92,9 @@ def check_precision(device: str, precision: Any) -> str:
     Raises:
         DeviceError: an unknown precision, or ``tf32`` on CPU (a CUDA mode).
     """
-    if not isinstance(precision, str) or precision not in PRECISIONS:
-        shown = repr(precision) if isinstance(precision, str) else f"{type(precision).__name__} {precision!r}"
-        raise DeviceError("precision", f"expected one of {', '.join(PRECISIONS)}, got {shown}")
-    if precision == "tf32" and not device.startswith("cuda"):
-        raise DeviceError("precision", "tf32 (TensorFloat-32 convolutions) is a CUDA mode; on cpu use fp32")
+    problem = precision_problem(device, precision)
+    if problem is not None:
+        raise DeviceError("precision", problem)
     return precision
 
 

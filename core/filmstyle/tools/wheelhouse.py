@@ -58,20 +58,52 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+_SPEC = re.compile(r"\s*(~=|==|!=|<=|>=|<|>)\s*([0-9][0-9A-Za-z.+*!-]*)\s*")
+
+
+def _padded(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    width = max(len(a), len(b))
+    return a + (0,) * (width - len(a)), b + (0,) * (width - len(b))  # 0.1 == 0.1.0
+
+
+def _meets(version: str, op: str, wanted: str) -> bool:
+    """Whether ``version`` meets one specifier (release numbers only: pre-releases count as released)."""
+    if wanted.endswith(".*"):  # ==X.* / !=X.*: a prefix
+        prefix = _version_key(wanted[:-2])
+        same = _version_key(version)[:len(prefix)] == prefix
+        return same if op == "==" else not same
+    a, b = _padded(_version_key(version), _version_key(wanted))
+    if op == "~=":  # compatible release: >= X.Y.Z and == X.Y.*
+        head = _version_key(wanted)[:-1]
+        return a >= b and _version_key(version)[:len(head)] == head
+    return {"==": a == b, "!=": a != b, ">=": a >= b, "<=": a <= b, ">": a > b, "<": a < b}[op]
+
+
 @dataclass(frozen=True)
 class Requirement:
-    """One ``name``, ``name>=X`` or ``name==X`` line of ``[project] dependencies``."""
+    """One line of ``[project] dependencies``: a name, version specifiers, as written for pip.
+
+    Extras and environment markers are kept in ``text`` for ``pip download`` (which evaluates
+    markers for the target) and play no part in :meth:`satisfied_by`.
+    """
 
     name: str
-    op: str = ""
-    version: str = ""
+    specs: tuple[tuple[str, str], ...] = ()
+    text: str = ""
 
     @classmethod
     def parse(cls, text: str) -> Requirement:
-        m = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:(>=|==)\s*([0-9][0-9A-Za-z.+-]*))?\s*", text)
+        body = text.split(";", 1)[0]
+        m = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*?)\s*", body)
         if m is None:
-            raise ValueError(f"requirement {text!r}: only 'name', 'name>=X' and 'name==X' are understood")
-        return cls(m.group(1), m.group(2) or "", m.group(3) or "")
+            raise ValueError(f"requirement {text!r}: not a name with optional version specifiers")
+        specs = []
+        for part in filter(None, (p.strip() for p in m.group(2).split(","))) if m.group(2) else ():
+            spec = _SPEC.fullmatch(part)
+            if spec is None:
+                raise ValueError(f"requirement {text!r}: cannot read the version specifier {part!r}")
+            specs.append((spec.group(1), spec.group(2)))
+        return cls(m.group(1), tuple(specs), text.strip())
 
     def satisfied_by(self, version: str | None) -> bool:
         """Whether an installed ``version`` meets this; ``None`` = absent, ``""`` = present, version unknown."""
@@ -79,17 +111,10 @@ class Requirement:
             return False
         if version == "":
             return True  # trusted here; `check` on the target reads the real version
-        a, b = _version_key(version), _version_key(self.version)
-        width = max(len(a), len(b))
-        a, b = a + (0,) * (width - len(a)), b + (0,) * (width - len(b))  # 0.1 == 0.1.0
-        if self.op == "==":
-            return a == b
-        if self.op == ">=":
-            return a >= b
-        return True
+        return all(_meets(version, op, wanted) for op, wanted in self.specs)
 
     def __str__(self) -> str:
-        return f"{self.name}{self.op}{self.version}"
+        return self.text or self.name + ",".join(op + v for op, v in self.specs)
 
 
 def read_requirements(pyproject: Path) -> list[Requirement]:
