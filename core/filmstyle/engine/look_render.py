@@ -2,8 +2,9 @@
 
 Each look is done in the working space in this order::
 
-    network (tiled or not, stroke-scaled or not, frozen shot statistics or not)
-    -> histogram_match, then preserve_color, against the source working frame
+    network (tiled or not, stroke-scaled or not, frozen shot statistics or not), rolled off
+        under the frame's ceiling (the plate's peak, at least diffuse white)
+    -> histogram_match, then preserve_color, then tone, against the source working frame
     -> temporal blend (flow-warped previous result of this look, see filmstyle.engine.temporal)
     -> strength mix -> back to the source's colourspace
 
@@ -22,12 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from filmstyle import color
+from filmstyle.color import shaper
+from filmstyle.color.shaper import stylized_ceiling
 from filmstyle.engine.stylize import FrameStylizer, mix
 from filmstyle.engine.temporal import TemporalBlender
 from filmstyle.job.look import Look
 from filmstyle.job.plan import RenderPlan
 
-__all__ = ["Timings", "FrameWork", "LookRenderer", "color_ops"]
+__all__ = ["Timings", "FrameWork", "LookRenderer", "color_ops", "has_color_ops", "working_codec"]
 
 
 @dataclass
@@ -50,6 +53,7 @@ class FrameWork:
     detect_cut: Callable[[np.ndarray], bool]
     _working: np.ndarray | None = None
     _cut: bool | None = None
+    _ceiling: float | None = None
     results: dict[tuple, np.ndarray] = field(default_factory=dict)
     stylized: dict[tuple, np.ndarray] = field(default_factory=dict)
 
@@ -60,6 +64,16 @@ class FrameWork:
         return self._working
 
     @property
+    def ceiling(self) -> float | None:
+        """Highest working code a stylized pixel may take on this frame (None: no cap), see
+        :func:`filmstyle.color.shaper.stylized_ceiling`."""
+        if self.transform.network_ceiling is None:
+            return None
+        if self._ceiling is None:
+            self._ceiling = stylized_ceiling(self.working)
+        return self._ceiling
+
+    @property
     def cut(self) -> bool:
         """True when this frame starts a new shot (a detected cut, or no previous frame)."""
         if self._cut is None:
@@ -67,16 +81,24 @@ class FrameWork:
         return self._cut
 
 
-def color_ops(src: np.ndarray, styled: np.ndarray, frame: float, plan: RenderPlan) -> np.ndarray:
-    """Histogram match, then colour preservation, against the (network-range) source.
+def has_color_ops(plan: RenderPlan) -> bool:
+    """Whether anything runs between the network and the temporal blend."""
+    return any(getattr(plan, name) is not None for name in ("histogram_match", "preserve_color", "tone"))
+
+
+def color_ops(src: np.ndarray, styled: np.ndarray, work: FrameWork, plan: RenderPlan) -> np.ndarray:
+    """Histogram match, then colour preservation, then the plate's tone, against the source.
 
     Histogram matching first: preserve_color then puts the source's exact chroma under the matched
-    lightness, so ``preserve_color: 1`` keeps the source hue whatever else is on.
+    lightness, so ``preserve_color: 1`` keeps the source hue whatever else is on; tone last, since
+    it sets the lightness levels. The result stays under the frame's ceiling (gamut mapping can
+    reach code 1.0, which the display shaper reads as infinitely bright).
     """
-    if plan.histogram_match is None and plan.preserve_color is None:
+    if not has_color_ops(plan):
         return styled
     from filmstyle.engine.color_match import histogram_match, preserve_color
 
+    frame = work.frame
     reference = np.clip(src, 0.0, 1.0)
     if plan.histogram_match is not None:
         amount = float(plan.histogram_match(frame))
@@ -86,7 +108,25 @@ def color_ops(src: np.ndarray, styled: np.ndarray, frame: float, plan: RenderPla
         amount = float(plan.preserve_color(frame))
         if amount > 0.0:
             styled = preserve_color(reference, styled, amount)
+    if plan.tone is not None:
+        amount = float(plan.tone(frame))
+        if amount > 0.0:
+            from filmstyle.engine.tone import keep_tone
+
+            decode, encode = working_codec(work.transform)
+            styled = keep_tone(src, styled, amount, decode=decode, encode=encode)
+    if work.ceiling is not None:
+        styled = np.minimum(styled, np.float32(work.ceiling))
     return styled
+
+
+def working_codec(transform: color.ColorTransform):
+    """``(decode, encode)``: working codes ↔ linear light (the display shaper's curve, else sRGB's)."""
+    if transform.working_space == color.DISPLAY_SHAPER:
+        return shaper.decode, shaper.encode
+    from filmstyle.engine.color_match import srgb_decode, srgb_encode
+
+    return srgb_decode, srgb_encode
 
 
 class LookRenderer:
@@ -136,11 +176,11 @@ class LookRenderer:
             return work.results[out_key]
         src = work.working
         strength = self.look.strength_at(frame)
-        if not (plan.tracks_shots or plan.preserve_color or plan.histogram_match):
+        if not (plan.tracks_shots or has_color_ops(plan)):
             # Nothing between the network and the mix: the stylizer does both in one call.
             start = time.perf_counter()
             mixed = self.stylizer.apply(src, self.look.blend_at(frame), strength,
-                                        ceiling=work.transform.network_ceiling)
+                                        ceiling=work.ceiling)
             self.timings.network += time.perf_counter() - start
             return self._store(work, out_key, mixed)
         cached = styled = self._stylized(work, key, src, strength)
@@ -168,9 +208,9 @@ class LookRenderer:
             if plan.network.shot_stats and self.look.model != "custom" and self.shot is None:
                 self.shot = self.stylizer.shot_stylizer(self.look.model)
             styled = self.stylizer.stylize(src, self.look.blend_at(work.frame), strength,
-                                           ceiling=work.transform.network_ceiling, shot=self.shot, new_shot=cut)
+                                           ceiling=work.ceiling, shot=self.shot, new_shot=cut)
             self.timings.network += time.perf_counter() - start
-            work.stylized[net_key] = color_ops(src, styled, work.frame, plan)
+            work.stylized[net_key] = color_ops(src, styled, work, plan)
         return work.stylized[net_key]
 
     @staticmethod
