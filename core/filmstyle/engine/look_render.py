@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from filmstyle import color
+from filmstyle import color, io
 from filmstyle.color import shaper
 from filmstyle.color.shaper import stylized_ceiling
+from filmstyle.engine.keyframe_look import KeyframeLook
 from filmstyle.engine.stylize import FrameStylizer, mix
 from filmstyle.engine.temporal import TemporalBlender
 from filmstyle.job.look import Look
@@ -51,6 +52,7 @@ class FrameWork:
     transform: color.ColorTransform
     make_working: Callable[[], np.ndarray]
     detect_cut: Callable[[np.ndarray], bool]
+    source: io.SourceFrame | None = None
     _working: np.ndarray | None = None
     _cut: bool | None = None
     _ceiling: float | None = None
@@ -138,8 +140,9 @@ class LookRenderer:
     """
 
     def __init__(self, plan: RenderPlan, index: int, stylizer: FrameStylizer, timings: Timings,
-                 new_blender: Callable[[], TemporalBlender]) -> None:
+                 new_blender: Callable[[], TemporalBlender], keyframes: KeyframeLook | None = None) -> None:
         self.plan = plan
+        self.keyframes = keyframes
         self.look: Look = plan.looks[index]
         self.index = index
         self.stylizer = stylizer
@@ -191,6 +194,10 @@ class LookRenderer:
             if work.cut or work.index is None or self.last is None or self.last != work.index - 1:
                 self.blender.reset()
             styled = self.blender.step(src, styled, amount=float(plan.temporal(frame)))
+            self.timings.temporal += time.perf_counter() - start
+        if self.keyframes is not None and work.source is not None:
+            start = time.perf_counter()
+            styled = self.keyframes.apply(frame, work.source, styled)
             self.timings.temporal += time.perf_counter() - start
         self.last = work.index
         mixed = mix(src, styled, strength)

@@ -18,6 +18,7 @@ import numpy as np
 
 from filmstyle import color, io
 from filmstyle.engine.compositing import composite
+from filmstyle.engine.keyframe_look import KeyframeLook
 from filmstyle.engine.look_render import FrameWork, LookRenderer, Timings
 from filmstyle.engine.plan_color import PlanColor, associated_alpha, straight
 from filmstyle.engine.stylize import FrameStylizer
@@ -46,7 +47,10 @@ class FramePipeline:
             options=plan.network,
         )
         self.timings = Timings()
-        self._looks = [LookRenderer(plan, i, self.stylizer, self.timings, self._blender)
+        #: The painted keyframes (whole-frame plans: they belong to the one look).
+        self.keyframes = KeyframeLook(plan, self.color) if plan.keyframes else None
+        self._looks = [LookRenderer(plan, i, self.stylizer, self.timings, self._blender,
+                                    self.keyframes if i == 0 else None)
                        for i in range(len(plan.looks))]
         self._frame_index = {f: i for i, f in enumerate(plan.source.frames)}
         self._matte_loader = None
@@ -139,6 +143,7 @@ class FramePipeline:
             transform=self.color.transform_for(source),
             make_working=lambda: self.color.working(source, flat),
             detect_cut=lambda working: self._detect_cut(working, work.index),
+            source=source,
         )
         touched: np.ndarray | None = None
         if not plan.regions:
@@ -149,6 +154,10 @@ class FramePipeline:
                 return rgb
             out, touched = composited
         assert out is not None
+        if self.keyframes is not None and frame in self.keyframes.files and self._looks[0].look.strength_at(frame) == 1:
+            # On a keyframe the output is the keyframe, bit for bit (the look went through
+            # the working space and back only to keep the temporal state going).
+            return self.keyframes.source_rgb(int(frame), source).copy()
         alpha = associated_alpha(source)
         if alpha is not None:
             out = color.premultiply(out, alpha)

@@ -25,6 +25,7 @@ fields (``path=None``, ``host`` set: a built-in style picker whose value lands i
 ``styles``      a blend: style names, image paths or ``{style, weight}`` entries
 ``regions``     regions: ``{name, mask, styles, strength}``
 ``look``        the look outside the regions: ``{styles, strength}``
+``frame_files`` frames with a file each: ``{1040: paint.1040.exr}`` or ``["1040=paint.1040.exr"]``
 ==============  =================================================================================
 """
 
@@ -58,7 +59,7 @@ __all__ = [
 #: Version of the job format this table describes (``filmstyle: 2`` at the top of a job file).
 JOB_VERSION = 2
 KINDS = ("path", "string", "frames", "part", "choice", "bool", "number", "integer", "curve",
-         "styles", "regions", "look")  # fmt: skip
+         "styles", "regions", "look", "frame_files")  # fmt: skip
 #: Hosts that build controls from the table: widget kinds per host are given per entry.
 HOSTS = ("nuke", "fuse", "panel")
 DEVICES = ("cpu", "cuda")
@@ -234,6 +235,11 @@ PARAMETERS: tuple[Parameter, ...] = (
        "channel: A}   # or {channel: matte.R} of the input"),
     _p("default", "look", "With regions: the look outside them ({} = the top-level styles and strength); "
        "left out = untouched outside.", cli=None, template="{}", template_commented=True),
+    _p("keyframes", "frame_files", "Painted keyframes: frame -> the image an artist stylized or retouched for "
+       "it (the plate's size and colourspace), given as 1040=paint.1040.exr. Every frame follows the nearest "
+       "keyframes along the plate's motion, blended by distance; what they do not see is filled by the "
+       "network with the keyframes as the style (or with the styles, when given). Whole-frame jobs only.",
+       cli="--keyframe", multiple=True, template="{1040: paint/shot_styled.1040.exr}", template_commented=True),
     # -- colour ----------------------------------------------------------------------------------
     _p("ocio", "path", "OCIO config file or URI (default: $OCIO, else the built-in ACES studio config).",
        path="color.ocio", label="OCIO config", hosts={"nuke": "File_Knob", "panel": "file"}),

@@ -88,6 +88,14 @@ def _property(p: Parameter) -> dict[str, Any]:
                 "properties": {"name": {"type": "string"}, "mask": {"$ref": "#/$defs/mask"}, **_LOOK},
             },
         }
+    elif kind == "frame_files":
+        out = {
+            "type": ["object", "array", "string", "null"],
+            "patternProperties": {"^-?[0-9]+$": {"type": "string", "minLength": 1}},
+            "additionalProperties": False,
+            "items": {"type": "string", "pattern": "^ *-?[0-9]+ *=.+"},
+            "pattern": "^ *-?[0-9]+ *=.+",
+        }
     else:  # look
         out = {"type": ["object", "null"], "additionalProperties": False, "properties": dict(_LOOK)}
     description = p.help
