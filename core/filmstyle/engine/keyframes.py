@@ -34,7 +34,8 @@ import numpy as np
 
 from filmstyle.engine.temporal import CutDetector, cut_thumbnail, dis_flow, luma, occlusion_mask
 
-__all__ = ["FLOW_SIZE", "Track", "KeyframeTracks", "composite"]
+__all__ = ["FLOW_SIZE", "Track", "identity_track", "reduced", "carry", "photometric", "KeyframeTracks",
+           "composite"]
 
 #: Long side of the plate luma the tracks are computed at.
 FLOW_SIZE = 640
@@ -64,15 +65,48 @@ class Track:
         return map_x, map_y, np.clip(valid, 0.0, 1.0)
 
 
-def _identity(h: int, w: int) -> np.ndarray:
+def identity_track(h: int, w: int) -> Track:
+    """A track at its own keyframe: every pixel from where it is, all valid."""
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return np.dstack([gx, gy])
+    return Track(np.dstack([gx, gy]), np.ones((h, w), np.float32))
 
 
-def _reliable(back: np.ndarray, fwd: np.ndarray) -> np.ndarray:
+def reduced(rgb: np.ndarray, flow_size: int = FLOW_SIZE) -> np.ndarray:
+    """A working-space frame at the tracks' size (long side ``flow_size``), clipped to [0, 1]."""
+    h, w = rgb.shape[:2]
+    s = min(1.0, flow_size / max(h, w))
+    small = rgb if s >= 1.0 else cv2.resize(rgb, (max(16, round(w * s)), max(16, round(h * s))),
+                                            interpolation=cv2.INTER_AREA)
+    return np.clip(np.ascontiguousarray(small, dtype=np.float32), 0.0, 1.0)
+
+
+def carry(track: Track, here: np.ndarray, there: np.ndarray) -> Track:
+    """``track`` (valid on frame ``there``) carried to the neighbouring frame ``here`` (both reduced
+    working-space frames): coordinates composed along the flow, validity cut by the
+    forward-backward check and by leaving the keyframe."""
+    to_there = dis_flow(here, there, flow_size=None)
+    from_there = dis_flow(there, here, flow_size=None)
+    h, w = to_there.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    px, py = gx + to_there[..., 0], gy + to_there[..., 1]
+    coords = cv2.remap(track.coords, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    valid = cv2.remap(track.valid, px, py, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     # The forward-backward check, its unreliable areas grown a little (as the temporal blender does).
-    c = occlusion_mask(back, fwd)
-    return cv2.erode(c, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    reliable = cv2.erode(occlusion_mask(to_there, from_there), np.ones((3, 3), np.uint8),
+                         borderType=cv2.BORDER_REPLICATE)
+    valid = np.minimum(valid, reliable)
+    kh, kw = track.valid.shape
+    inside = (coords[..., 0] >= 0) & (coords[..., 0] <= kw - 1) & (coords[..., 1] >= 0) & (coords[..., 1] <= kh - 1)
+    return Track(coords, (valid * inside).astype(np.float32))
+
+
+def photometric(track: Track, here: np.ndarray, key_luma: np.ndarray) -> Track:
+    """``track`` with its validity weighted by how much frame ``here`` still looks like the
+    keyframe's plate (luma ``key_luma``) where each pixel comes from."""
+    seen = cv2.remap(key_luma, track.coords[..., 0], track.coords[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+    diff = luma(here) - seen
+    return Track(track.coords, (track.valid * np.exp(-_ALPHA * diff * diff)).astype(np.float32))
 
 
 class KeyframeTracks:
@@ -104,60 +138,34 @@ class KeyframeTracks:
 
     # -- plates at the reduced size --------------------------------------------------------------
     def _luma(self, frame: int) -> np.ndarray | None:
+        """The plate at the reduced size (a few recent frames are kept)."""
         if frame not in self._small:
             if len(self._small) > 4:
                 self._small.pop(next(iter(self._small)))
             rgb = self._plate(frame)
-            if rgb is None:
-                self._small[frame] = None
-            else:
-                h, w = rgb.shape[:2]
-                s = min(1.0, self.flow_size / max(h, w))
-                small = rgb if s >= 1.0 else cv2.resize(rgb, (max(16, round(w * s)), max(16, round(h * s))),
-                                                        interpolation=cv2.INTER_AREA)
-                self._small[frame] = np.clip(np.ascontiguousarray(small, dtype=np.float32), 0.0, 1.0)
+            self._small[frame] = None if rgb is None else reduced(rgb, self.flow_size)
         return self._small[frame]
 
-    def _step(self, track: Track, frame: int, neighbour: int, key_luma: np.ndarray,
-              cuts: CutDetector) -> Track | None:
+    def _step(self, track: Track, frame: int, neighbour: int, cuts: CutDetector) -> Track | None:
         """``track`` (valid at ``neighbour``) carried one frame on to ``frame``; None past a cut or a gap."""
         here, there = self._luma(frame), self._luma(neighbour)
         if here is None or there is None:
             return None
         cut, _ = cuts.step(cut_thumbnail(here))
-        if cut:
-            return None
-        to_there = dis_flow(here, there, flow_size=None)
-        from_there = dis_flow(there, here, flow_size=None)
-        h, w = to_there.shape[:2]
-        grid = _identity(h, w)
-        pos = grid + to_there
-        coords = cv2.remap(track.coords, pos[..., 0], pos[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        valid = cv2.remap(track.valid, pos[..., 0], pos[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=0.0)
-        valid = np.minimum(valid, _reliable(to_there, from_there))
-        kh, kw = key_luma.shape
-        inside = ((coords[..., 0] >= 0) & (coords[..., 0] <= kw - 1) & (coords[..., 1] >= 0)
-                  & (coords[..., 1] <= kh - 1))
-        valid *= inside
-        return Track(coords, valid.astype(np.float32))
+        return None if cut else carry(track, here, there)
 
     def _photometric(self, track: Track, frame: int, key_luma: np.ndarray) -> Track:
         here = self._luma(frame)
         assert here is not None
-        seen = cv2.remap(key_luma, track.coords[..., 0], track.coords[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
-        diff = luma(here) - seen
-        return Track(track.coords, (track.valid * np.exp(-_ALPHA * diff * diff)).astype(np.float32))
+        return photometric(track, here, key_luma)
 
     def _start(self, key: int) -> tuple[Track, np.ndarray, CutDetector] | None:
         small = self._luma(key)
         if small is None:
             return None
-        h, w = small.shape[:2]
         cuts = CutDetector(self.cut_threshold)
         cuts.step(cut_thumbnail(small))
-        return Track(_identity(h, w), np.ones((h, w), np.float32)), luma(small), cuts
+        return identity_track(*small.shape[:2]), luma(small), cuts
 
     # -- tracks ----------------------------------------------------------------------------------
     def forward(self, key: int, frame: int) -> Track | None:
@@ -173,7 +181,7 @@ class KeyframeTracks:
             at = key
         while track is not None and at < frame:
             at += 1
-            track = self._step(track, at, at - 1, key_luma, cuts)
+            track = self._step(track, at, at - 1, cuts)
         if track is None:
             self._forward = None
             return None
@@ -204,7 +212,7 @@ class KeyframeTracks:
         at = key
         while at > first:
             at -= 1
-            track = self._step(track, at, at + 1, key_luma, cuts)
+            track = self._step(track, at, at + 1, cuts)
             if track is None:
                 return
             final = self._photometric(track, at, key_luma)

@@ -6,6 +6,8 @@ Each look is done in the working space in this order::
         under the frame's ceiling (the plate's peak, at least diffuse white)
     -> histogram_match, then preserve_color, then tone, against the source working frame
     -> temporal blend (flow-warped previous result of this look, see filmstyle.engine.temporal)
+    -> anchor hold (the texture held on the content, see filmstyle.engine.anchors)
+    -> painted keyframes carried along the motion (filmstyle.engine.keyframes)
     -> strength mix -> back to the source's colourspace
 
 Temporal state is kept per look on its *full-frame* stylized image (before the strength mix and
@@ -25,6 +27,7 @@ import numpy as np
 from filmstyle import color, io
 from filmstyle.color import shaper
 from filmstyle.color.shaper import stylized_ceiling
+from filmstyle.engine.anchors import AnchorHold
 from filmstyle.engine.keyframe_look import KeyframeLook
 from filmstyle.engine.stylize import FrameStylizer, mix
 from filmstyle.engine.temporal import TemporalBlender
@@ -76,6 +79,11 @@ class FrameWork:
         return self._ceiling
 
     @property
+    def hot(self) -> bool:
+        """The plate is brighter than diffuse white on this frame (its highlights are kept)."""
+        return self.ceiling is not None and self.ceiling > shaper.WHITE_CODE
+
+    @property
     def cut(self) -> bool:
         """True when this frame starts a new shot (a detected cut, or no previous frame)."""
         if self._cut is None:
@@ -93,12 +101,14 @@ def color_ops(src: np.ndarray, styled: np.ndarray, work: FrameWork, plan: Render
 
     Histogram matching first: preserve_color then puts the source's exact chroma under the matched
     lightness, so ``preserve_color: 1`` keeps the source hue whatever else is on; tone last, since
-    it sets the lightness levels. The result stays under the frame's ceiling (gamut mapping can
-    reach code 1.0, which the display shaper reads as infinitely bright).
+    it sets the lightness levels. Plate highlights above diffuse white then get their scene
+    luminance back (any look, tone or not), and the result stays under the frame's ceiling (gamut
+    mapping can reach code 1.0, which the display shaper reads as infinitely bright).
     """
-    if not has_color_ops(plan):
+    if not (has_color_ops(plan) or work.hot):
         return styled
     from filmstyle.engine.color_match import histogram_match, preserve_color
+    from filmstyle.engine.tone import keep_highlights, keep_tone
 
     frame = work.frame
     reference = np.clip(src, 0.0, 1.0)
@@ -110,13 +120,13 @@ def color_ops(src: np.ndarray, styled: np.ndarray, work: FrameWork, plan: Render
         amount = float(plan.preserve_color(frame))
         if amount > 0.0:
             styled = preserve_color(reference, styled, amount)
+    decode, encode = working_codec(work.transform)
     if plan.tone is not None:
         amount = float(plan.tone(frame))
         if amount > 0.0:
-            from filmstyle.engine.tone import keep_tone
-
-            decode, encode = working_codec(work.transform)
             styled = keep_tone(src, styled, amount, decode=decode, encode=encode)
+    if work.hot:
+        styled = keep_highlights(src, styled, decode=decode, encode=encode)
     if work.ceiling is not None:
         styled = np.minimum(styled, np.float32(work.ceiling))
     return styled
@@ -150,6 +160,7 @@ class LookRenderer:
         self._new_blender = new_blender
         self.blender: TemporalBlender | None = None
         self.shot = None  # a tiling.ShotStatsStylizer, made on first use
+        self.hold: AnchorHold | None = None
         self.last: int | None = None  # sequence index of the last frame this look ran on
 
     def skip(self) -> None:
@@ -164,6 +175,9 @@ class LookRenderer:
             blended = out if s >= 1.0 else src + (out - src) / np.float32(s)
             self.blender = self.blender or self._new_blender()
             self.blender.prime(src, blended.astype(np.float32, copy=False))
+        if self.plan.temporal_anchor is not None:
+            self.hold = self.hold or AnchorHold()
+            self.hold.prime(src, out)
         self.last = index
 
     def render(self, work: FrameWork) -> np.ndarray | None:
@@ -179,7 +193,7 @@ class LookRenderer:
             return work.results[out_key]
         src = work.working
         strength = self.look.strength_at(frame)
-        if not (plan.tracks_shots or has_color_ops(plan)):
+        if not (plan.tracks_shots or has_color_ops(plan) or work.hot):
             # Nothing between the network and the mix: the stylizer does both in one call.
             start = time.perf_counter()
             mixed = self.stylizer.apply(src, self.look.blend_at(frame), strength,
@@ -187,13 +201,21 @@ class LookRenderer:
             self.timings.network += time.perf_counter() - start
             return self._store(work, out_key, mixed)
         cached = styled = self._stylized(work, key, src, strength)
+        restart = work.cut or work.index is None or self.last is None or self.last != work.index - 1
         if plan.temporal is not None:
             start = time.perf_counter()
             if self.blender is None:
                 self.blender = self._new_blender()
-            if work.cut or work.index is None or self.last is None or self.last != work.index - 1:
+            if restart:
                 self.blender.reset()
             styled = self.blender.step(src, styled, amount=float(plan.temporal(frame)))
+            self.timings.temporal += time.perf_counter() - start
+        if plan.temporal_anchor is not None:
+            start = time.perf_counter()
+            self.hold = self.hold or AnchorHold()
+            if restart:
+                self.hold.reset()
+            styled = self.hold.step(src, styled, float(plan.temporal_anchor(frame)))
             self.timings.temporal += time.perf_counter() - start
         if self.keyframes is not None and work.source is not None:
             start = time.perf_counter()

@@ -12,15 +12,18 @@ flat. :func:`keep_tone` puts the plate's key back while the look's texture and p
    local contrast stay; black level, mid-grey, highlight level and overall contrast become the
    plate's. Matching ranks is independent of the encoding, so the 5/50/95 % points of the result
    equal the plate's in stops and in working-space code values alike.
-3. Where the plate is brighter than diffuse white (linear 1.0), the luminance goes to the plate's
-   own value, fully from one stop above (a smooth step over that stop): a lamp or the sun keeps its
-   scene value instead of the level the look painted.
-4. Each pixel's linear RGB is scaled by ``2^(amount * (T(log2 Y) - log2 Y))``: an exposure change
+3. Each pixel's linear RGB is scaled by ``2^(amount * (T(log2 Y) - log2 Y))``: an exposure change
    per pixel, so its chromaticity (the look's palette) is untouched. Pure black cannot be scaled,
    so luminance it needs is added neutrally.
 
 Arrays are ``(H, W, 3)`` float32 working-space code values; ``decode``/``encode`` convert them to and
 from linear (the display shaper's curve for scene-linear plates, sRGB's for display-referred ones).
+
+:func:`keep_highlights` is the other half, applied to every look on a plate brighter than diffuse
+white (linear 1.0), tone or not: there the pixels go to the plate's own values, fully from one
+stop above white (a smooth step, in linear light, over that stop), so a lamp or the sun keeps its
+scene value instead of the level the look painted; the look shows up to white and fades out over
+the stop above it.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 from filmstyle.errors import InputError
 
 __all__ = ["TONE_QUANTILES", "LUMINANCE_WEIGHTS", "luminance", "log_luminance_quantiles", "tone_curve",
-           "keep_tone"]
+           "keep_tone", "keep_highlights"]
 
 #: Quantiles whose levels are matched (the curve's control points).
 TONE_QUANTILES = (0.005, 0.02, 0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 0.95, 0.98, 0.995)
@@ -106,7 +109,7 @@ def tone_curve(levels_from: np.ndarray, levels_to: np.ndarray) -> Callable[[np.n
 
 
 def keep_tone(source_working: np.ndarray, stylized_working: np.ndarray, amount: float = 1.0, *,
-              decode: Codec, encode: Codec, white: float = 1.0) -> np.ndarray:
+              decode: Codec, encode: Codec) -> np.ndarray:
     """The stylized frame with the plate's tonal key; see the module docstring.
 
     Args:
@@ -114,7 +117,6 @@ def keep_tone(source_working: np.ndarray, stylized_working: np.ndarray, amount: 
         stylized_working: the look's frame, same shape and space.
         amount: 0 = unchanged, 1 = the plate's key; in between, linear in stops.
         decode, encode: working-space codes ↔ linear RGB.
-        white: linear diffuse white; plate highlights above it keep their luminance.
 
     Returns:
         ``(H, W, 3)`` float32 working-space codes.
@@ -132,17 +134,41 @@ def keep_tone(source_working: np.ndarray, stylized_working: np.ndarray, amount: 
     y_sty = np.maximum(luminance(lin_sty), 0.0)
     curve = tone_curve(log_luminance_quantiles(y_sty), log_luminance_quantiles(y_src))
     log_sty = np.log2(np.maximum(y_sty, _FLOOR))
-    target = curve(log_sty)
-    # Plate highlights above diffuse white: their own luminance, fully from one stop above white.
-    over = np.clip(np.log2(np.maximum(y_src, _FLOOR) / white), 0.0, 1.0)
-    if over.any():
-        w = over * over * (3.0 - 2.0 * over)
-        target += w * (np.log2(np.maximum(y_src, _FLOOR)) - target)
-    gain = np.exp2(np.float64(amount) * (target - log_sty)).astype(np.float32)
-    out = lin_sty * gain[..., None]
-    # Black (or nearly) cannot be brightened by a ratio: add the missing luminance neutrally.
-    missing = np.exp2(log_sty + amount * (target - log_sty)).astype(np.float32) - y_sty * gain
-    lift = np.maximum(missing, 0.0) * (y_sty < _FLOOR)
+    target = log_sty + np.float64(amount) * (curve(log_sty) - log_sty)
+    return encode(_expose(lin_sty, y_sty, log_sty, target))
+
+
+def _expose(linear: np.ndarray, y: np.ndarray, log_y: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``linear`` (..., 3) scaled per pixel so its luminance is ``2^target``; black, which a ratio
+    cannot brighten, gets the missing luminance added neutrally."""
+    gain = np.exp2(target - log_y).astype(np.float32)
+    out = linear * gain[..., None]
+    missing = np.exp2(target).astype(np.float32) - y * gain
+    lift = np.maximum(missing, 0.0) * (y < _FLOOR)
     if lift.any():
         out += lift[..., None]
-    return encode(out)
+    return out
+
+
+def keep_highlights(source_working: np.ndarray, stylized_working: np.ndarray, *, decode: Codec,
+                    encode: Codec, white: float = 1.0) -> np.ndarray:
+    """The stylized frame with the plate's own values wherever the plate is brighter than ``white``
+    (fully from one stop above it, blended in linear light over that stop); see the module docstring.
+
+    Only pixels where the plate's brightest channel is above ``white`` are touched (the rest of
+    the frame is returned as it is). Arrays as in :func:`keep_tone`.
+    """
+    src, sty = np.asarray(source_working), np.array(stylized_working, dtype=np.float32)
+    if src.shape != sty.shape or src.shape[-1:] != (3,):
+        raise InputError(f"highlights: expected two (H, W, 3) images of one shape, got {src.shape} and {sty.shape}")
+    code_white = float(encode(np.array([white], np.float32))[0])
+    hot = src.max(axis=-1) > code_white
+    if not hot.any():
+        return sty
+    lin_src = decode(np.array(src[hot], dtype=np.float32))
+    y_src = np.maximum(luminance(lin_src), 0.0)
+    over = np.clip(np.log2(np.maximum(y_src, _FLOOR) / white), 0.0, 1.0)
+    weight = (over * over * (3.0 - 2.0 * over))[..., None]
+    lin = decode(np.array(sty[hot], dtype=np.float32))
+    sty[hot] = encode(lin + weight * (lin_src - lin))
+    return sty

@@ -266,6 +266,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("temporal", "curve", "Flicker reduction 0..<1 (number or curve; 0.6-0.7 typical): weight of the "
        "flow-warped previous result; 0 = off.", default=0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True,
        off=0.0, hosts=_CURVE_HOSTS, soft_range=(0.0, 0.95)),
+    _p("temporal_anchor", "curve", "Long-range steadiness 0..1 (number or curve): the look's texture is held on the "
+       "content along the plate's motion (re-anchored every few frames) instead of repainted each frame; the "
+       "network paints only what is new. 0 = off.", default=0.0, minimum=0.0, maximum=1.0, off=0.0,
+       label="temporal anchor", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
     _p("temporal_cut_threshold", "number", "Luma-histogram jump (0..2) that counts as a shot cut.",
        default=DEFAULT_CUT_THRESHOLD, minimum=0.0, maximum=2.0, exclusive_minimum=True, template_commented=True),
     _p("preserve_color", "curve", "Keep the plate's colours (Oklab chroma and hue) under the style's light "

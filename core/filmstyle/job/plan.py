@@ -59,8 +59,10 @@ class RenderPlan:
 
     @property
     def tracks_shots(self) -> bool:
-        """True when frames depend on earlier frames (temporal blending or per-shot statistics)."""
-        return self.params["temporal"] is not None or self.network.shot_stats or bool(self.params["keyframes"])
+        """True when frames depend on earlier frames (temporal blending or anchoring, per-shot
+        statistics, painted keyframes)."""
+        return (self.params["temporal"] is not None or self.params["temporal_anchor"] is not None
+                or self.network.shot_stats or bool(self.params["keyframes"]))
 
 
 def _resolve(path: str, base: Path) -> str:
