@@ -285,3 +285,11 @@ def test_detail_gain_follows_the_look_and_drops_where_it_inverted_an_edge():
     assert 0.25 < detail_gain(plate, 0.5 * plate + 0.2)[edge].min() <= 0.5
     assert detail_gain(plate, plate)[edge].min() > 0.5
     assert detail_gain(plate, 1.0 - plate).max() == 0.0
+
+
+def test_keyframe_files_are_paths_the_worker_checks(tmp_path):
+    from filmstyle.job.paths import job_paths
+
+    job = job_from_options(input="a.####.exr", output="b.####.exr", style=STYLE, keyframes=["1040=paint.1040.exr"],
+                           base_dir=tmp_path)
+    assert ("keyframes[1040]", tmp_path / "paint.1040.exr") in job_paths(job)

@@ -215,7 +215,7 @@ class LookRenderer:
             self.hold = self.hold or AnchorHold()
             if restart:
                 self.hold.reset()
-            styled = self.hold.step(src, styled, float(plan.temporal_anchor(frame)))
+            styled = self.hold.step(src, styled, float(plan.temporal_anchor(frame)), fresh=cached)
             self.timings.temporal += time.perf_counter() - start
         if self.keyframes is not None and work.source is not None:
             start = time.perf_counter()
