@@ -293,3 +293,32 @@ def test_keyframe_files_are_paths_the_worker_checks(tmp_path):
     job = job_from_options(input="a.####.exr", output="b.####.exr", style=STYLE, keyframes=["1040=paint.1040.exr"],
                            base_dir=tmp_path)
     assert ("keyframes[1040]", tmp_path / "paint.1040.exr") in job_paths(job)
+
+
+# ------------------------------------------------------------------------------------------ anchoring
+
+
+@needs_clip
+def test_anchor_holds_the_texture_within_a_shot_and_starts_over_at_a_cut(tmp_path):
+    from filmstyle.tools.metrics import warping_error
+
+    clip = decode(40, 4)
+    photo = photo_linear(160 + 16, 90)
+    spliced = clip + [np.ascontiguousarray(photo[:, 4 * k: 4 * k + 160]) for k in range(4)]
+    shot = write_shot(tmp_path / "cut", spliced)
+    held, plain = str(tmp_path / "a" / "o.####.exr"), str(tmp_path / "p" / "o.####.exr")
+    cli("stylize", shot, held, "--style", STYLE, "--temporal-anchor", "1")
+    cli("stylize", shot, plain, "--style", STYLE)
+    np.testing.assert_array_equal(read(held, 5), read(plain, 5))  # a new shot: nothing carried over
+    np.testing.assert_array_equal(read(held, 1), read(plain, 1))
+    src = frames_of(shot, range(1, 9))
+    a, p = frames_of(held, range(1, 9)), frames_of(plain, range(1, 9))
+    # Three frames apart within the first shot, the held texture moved with the content.
+    assert warping_error(a[3], a[0], src[3], src[0])[0] < 0.7 * warping_error(p[3], p[0], src[3], src[0])[0]
+    # Resumed after frame 6, the held texture is rebuilt from the output on disk.
+    Path(held.replace("####", "0007")).unlink()
+    Path(held.replace("####", "0008")).unlink()
+    before = a[6]
+    cli("stylize", shot, held, "--style", STYLE, "--temporal-anchor", "1")
+    again = frames_of(held, (7,))[0]
+    assert np.abs(again - before).mean() < 0.5 * np.abs(p[6] - before).mean()

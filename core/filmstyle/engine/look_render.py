@@ -6,8 +6,8 @@ Each look is done in the working space in this order::
         under the frame's ceiling (the plate's peak, at least diffuse white)
     -> histogram_match, then preserve_color, then tone, against the source working frame
     -> temporal blend (flow-warped previous result of this look, see filmstyle.engine.temporal)
-    -> anchor hold (the texture held on the content, see filmstyle.engine.anchors)
     -> painted keyframes carried along the motion (filmstyle.engine.keyframes)
+    -> anchor hold (what the frame shows held on the content, see filmstyle.engine.anchors)
     -> strength mix -> back to the source's colourspace
 
 Temporal state is kept per look on its *full-frame* stylized image (before the strength mix and
@@ -210,16 +210,16 @@ class LookRenderer:
                 self.blender.reset()
             styled = self.blender.step(src, styled, amount=float(plan.temporal(frame)))
             self.timings.temporal += time.perf_counter() - start
-        if plan.temporal_anchor is not None:
-            start = time.perf_counter()
-            self.hold = self.hold or AnchorHold()
-            if restart:
-                self.hold.reset()
-            styled = self.hold.step(src, styled, float(plan.temporal_anchor(frame)), fresh=cached)
-            self.timings.temporal += time.perf_counter() - start
         if self.keyframes is not None and work.source is not None:
             start = time.perf_counter()
             styled = self.keyframes.apply(frame, work.source, styled)
+            self.timings.temporal += time.perf_counter() - start
+        if plan.temporal_anchor is not None:
+            start = time.perf_counter()
+            self.hold = self.hold or AnchorHold()
+            if restart or (self.keyframes is not None and frame in self.keyframes.files):
+                self.hold.reset()  # a painted keyframe is an anchor of its own
+            styled = self.hold.step(src, styled, float(plan.temporal_anchor(frame)), fresh=cached)
             self.timings.temporal += time.perf_counter() - start
         self.last = work.index
         mixed = mix(src, styled, strength)
