@@ -275,8 +275,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("preserve_color", "curve", "Keep the plate's colours (Oklab chroma and hue) under the style's light "
        "and texture, 0..1 (number or curve).", default=0.0, minimum=0.0, maximum=1.0, off=0.0,
        label="preserve colour", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
-    _p("tone", "curve", "Keep the plate's tonal key (black, mid-grey and highlight levels, contrast; highlights above "
-       "diffuse white at their scene values) under the look's texture and palette, 0..1 (number or curve).",
+    _p("tone", "curve", "Keep the plate's tonal key (black, mid-grey and highlight levels, contrast) under the look's "
+       "texture and palette, so a low-key shot stays low-key, 0..1 (number or curve).",
        default=0.0, minimum=0.0, maximum=1.0, off=0.0, label="tone", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
     _p("histogram_match", "curve", "Match the plate's per-channel histograms, 0..1 (number or curve).",
        default=0.0, minimum=0.0, maximum=1.0, off=0.0),
