@@ -7,7 +7,13 @@ at the source's bit depth with every other channel and all metadata untouched.
 
 from __future__ import annotations
 
-from filmstyle.errors import (
+import os
+
+# onnxruntime writes a device id under ~/.cache/Microsoft on import unless told not to; a tool
+# installed into artists' machines leaves nothing it does not need (set before any import of it).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+from filmstyle.errors import (  # noqa: E402
     ColorError,
     FilmStyleError,
     InputError,

@@ -15,13 +15,45 @@ __all__ = [
     "StyleError",
     "ModelError",
     "JobError",
+    "PathRefused",
     "WorkerError",
     "RenderCancelled",
+    "clip",
+    "MAX_MESSAGE",
 ]
+
+#: Longest message an error keeps; longer ones (a value pasted into a message) are cut in the middle.
+MAX_MESSAGE = 500
+
+
+def clip(value: object, limit: int = 80) -> str:
+    """``str(value)`` on one line and at most ``limit`` characters (cut with ``...``), for echoing
+    a user's value (a path, a frame range, a style name) in a message without making it large."""
+    text = str(value)
+    if any(ord(c) < 32 for c in text):
+        text = "".join(c if ord(c) >= 32 else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
+
+
+def _one_line(message: str) -> str:
+    text = " ".join(message.splitlines())
+    if len(text) <= MAX_MESSAGE:
+        return text
+    head = MAX_MESSAGE * 2 // 3
+    return text[:head] + " ... " + text[-(MAX_MESSAGE - head - 5):]
 
 
 class FilmStyleError(Exception):
-    """Base of every error filmstyle raises on purpose."""
+    """Base of every error filmstyle raises on purpose.
+
+    The message is kept to one line of at most :data:`MAX_MESSAGE` characters whatever a caller
+    put in it; the places that build messages cut the values they echo (:func:`clip`) first.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str) and (len(args[0]) > MAX_MESSAGE or len(args[0].splitlines()) > 1):
+            args = (_one_line(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class InputError(FilmStyleError):
@@ -46,6 +78,10 @@ class ModelError(FilmStyleError):
 
 class JobError(FilmStyleError):
     """A job file or request is invalid; the message gives the field path (and line)."""
+
+
+class PathRefused(JobError):
+    """A job names a path outside the folders it may use (the worker's allow-list)."""
 
 
 class WorkerError(FilmStyleError):

@@ -5,7 +5,10 @@
 >>> final = client.wait(job["id"], on_progress=lambda s: print(s["done"], s["total"]))
 
 The worker's Python comes from ``$FILMSTYLE_PYTHON`` or ``host.json``'s ``"python"`` (written by the
-installer; see :mod:`filmstyle_plugin.paths`).
+installer; see :mod:`filmstyle_plugin.paths`). It starts in a clean environment (:func:`worker_env`):
+a host's launcher sets ``PYTHONPATH``/``PYTHONHOME`` and library paths for the host's own Python,
+which must not leak into the worker's. :meth:`WorkerClient.launch` starts it without waiting, so a
+host's UI thread never blocks on it; :meth:`WorkerLaunch.poll` says when it answers.
 """
 
 import json
@@ -20,7 +23,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 from filmstyle_plugin import paths
 
-__all__ = ["WorkerError", "WorkerClient", "read_host_config", "worker_python", "FINAL_STATES"]
+__all__ = ["WorkerError", "WorkerClient", "WorkerLaunch", "read_host_config", "worker_python", "worker_env",
+           "FINAL_STATES"]
 
 FINAL_STATES = ("done", "failed", "cancelled")
 # Loopback never goes through a proxy, whatever the environment says.
@@ -59,6 +63,35 @@ def worker_python() -> str:
     if not Path(python).is_file():
         raise WorkerError(f"{paths.PYTHON_ENV}/host.json python: {python} does not exist")
     return python
+
+
+# Variables a host application's launcher sets for its own interpreter and libraries. Any
+# ``PYTHON*`` variable goes too (PYTHONPATH, PYTHONHOME, PYTHONSTARTUP, PYTHONUSERBASE, ...).
+_HOST_ONLY_VARS = ("LD_LIBRARY_PATH", "LD_PRELOAD", "DYLD_LIBRARY_PATH", "DYLD_FALLBACK_LIBRARY_PATH",
+                   "DYLD_INSERT_LIBRARIES", "DYLD_FRAMEWORK_PATH", "QT_PLUGIN_PATH", "QT_QPA_PLATFORM_PLUGIN_PATH",
+                   "VIRTUAL_ENV", "__PYVENV_LAUNCHER__", "CONDA_PREFIX", "CONDA_DEFAULT_ENV")
+
+
+def worker_env(base: Optional[Dict[str, str]] = None, host_executable: Optional[str] = None,
+               extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """The environment the worker starts with: ``base`` (default ``os.environ``) without what the
+    host set for its own Python, and without the host application's folder on ``PATH`` (its DLLs
+    and executables shadow the worker's on Windows); then ``extra`` (``host.json``'s ``"env"``).
+    """
+    env = dict(os.environ if base is None else base)
+    for key in list(env):
+        if key.upper().startswith("PYTHON") or key.upper() in _HOST_ONLY_VARS:
+            del env[key]
+    host_dir = os.path.dirname(os.path.abspath(host_executable or sys.executable))
+    path_key = next((k for k in env if k.upper() == "PATH"), None)
+    if path_key is not None:
+        def norm(p: str) -> str:
+            return os.path.normcase(os.path.abspath(p)) if p else p
+        kept = [p for p in env[path_key].split(os.pathsep) if p and norm(p) != norm(host_dir)]
+        env[path_key] = os.pathsep.join(kept)
+    for key, value in (extra or {}).items():
+        env[str(key)] = str(value)
+    return env
 
 
 def _pid_alive(pid: int) -> bool:
@@ -107,12 +140,15 @@ class WorkerClient:
         return client
 
     @classmethod
-    def start(cls, *, wait: float = 90.0, extra_args: Optional[List[str]] = None) -> "WorkerClient":
-        """Start ``filmstyle serve`` in the configured environment and wait until it answers."""
+    def launch(cls, *, extra_args: Optional[List[str]] = None) -> "WorkerLaunch":
+        """Start ``filmstyle serve`` in the configured environment and return at once."""
         python = worker_python()
         config = read_host_config()
         args = [python, "-c", "from filmstyle.cli import main; main()", "serve", "--port", "0"]
         args += [str(a) for a in config.get("serve_args", [])] + list(extra_args or [])
+        extra_env = config.get("env") or {}
+        if not isinstance(extra_env, dict):
+            raise WorkerError(f"{paths.host_config_file()}: \"env\" must be an object of strings")
         folder = paths.config_dir()
         folder.mkdir(parents=True, exist_ok=True)
         log_path = folder / "worker.log"
@@ -122,22 +158,17 @@ class WorkerClient:
             kwargs["creationflags"] = 0x00000008 | 0x00000200  # DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP
         else:
             kwargs["start_new_session"] = True  # outlives the host's session, not killed with its UI
+        # The config folder as working directory: never the host's script folder, whose files
+        # could shadow modules of the worker's Python.
         with open(log_path, "ab") as log:
-            process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, **kwargs)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise WorkerError(f"worker exited with status {process.returncode}: {tail[0]} (log: {log_path})")
-            wf = paths.worker_file()
-            if wf.exists() and wf.stat().st_mtime_ns != before:
-                client = cls.find()
-                if client is not None:
-                    client.process = process
-                    return client
-            time.sleep(0.1)
-        process.terminate()
-        raise WorkerError(f"worker did not answer within {wait:g} s (log: {log_path})")
+            process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(folder),
+                                       env=worker_env(extra=extra_env), **kwargs)
+        return WorkerLaunch(cls, process, log_path, before)
+
+    @classmethod
+    def start(cls, *, wait: float = 90.0, extra_args: Optional[List[str]] = None) -> "WorkerClient":
+        """Start ``filmstyle serve`` and wait until it answers (blocks: not for a UI thread)."""
+        return cls.launch(extra_args=extra_args).wait(wait)
 
     @classmethod
     def connect(cls, *, start: bool = True, wait: float = 90.0) -> "WorkerClient":
@@ -215,3 +246,42 @@ class WorkerClient:
                 self.cancel(job_id)
                 cancelled = True
             time.sleep(poll)
+
+
+class WorkerLaunch:
+    """A worker process that was started and may not answer yet."""
+
+    def __init__(self, client_cls: type, process: subprocess.Popen, log_path: Path, before: Optional[int]) -> None:
+        self._cls, self.process, self.log_path, self._before = client_cls, process, log_path, before
+
+    def poll(self) -> Optional[WorkerClient]:
+        """The client once the worker answers; ``None`` while it starts. Raises when it exited."""
+        if self.process.poll() is not None:
+            lines = self.log_path.read_text(errors="replace").strip().splitlines()
+            tail = lines[-1] if lines else "no output"
+            raise WorkerError(f"worker exited with status {self.process.returncode}: {tail} (log: {self.log_path})")
+        wf = paths.worker_file()
+        try:
+            changed = wf.stat().st_mtime_ns != self._before
+        except OSError:
+            return None
+        if not changed:
+            return None
+        client = self._cls.find()
+        if client is not None:
+            client.process = self.process
+        return client
+
+    def wait(self, timeout: float = 90.0, should_continue: Optional[Callable[[], bool]] = None) -> WorkerClient:
+        """Poll until the worker answers; ``should_continue()`` returning False stops the worker."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            client = self.poll()
+            if client is not None:
+                return client
+            if should_continue is not None and not should_continue():
+                self.process.terminate()
+                raise WorkerError("cancelled while the worker was starting")
+            time.sleep(0.1)
+        self.process.terminate()
+        raise WorkerError(f"worker did not answer within {timeout:g} s (log: {self.log_path})")

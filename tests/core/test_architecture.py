@@ -1,7 +1,7 @@
 """The core's rooms stay layered: every import points down, no import circles, small modules.
 
 Layers, lowest first: the ground floor (errors, cpu, config, choices); io, color and models; the
-job model; the engine; tools and the worker; the command line. A module may import its own room
+job model; the engine; tools, the worker and the panel; the command line. A module may import its own room
 and anything below, also inside functions (a lazy import is still a dependency).
 """
 
@@ -16,7 +16,7 @@ LAYERS = {
     "io": 1, "color": 1, "models": 1,
     "job": 2,
     "engine": 3,
-    "tools": 4, "server": 4,
+    "tools": 4, "server": 4, "panel": 4,
     "cli": 5,
 }  # fmt: skip
 MAX_LINES = 500
@@ -113,3 +113,15 @@ def test_modules_stay_small():
     big = {name: n for name, path in modules().items()
            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not big, big
+
+
+def test_importing_the_models_writes_nothing_into_home(tmp_path):
+    """onnxruntime's device-id file stays out of an artist's home folder."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HOME=str(tmp_path))
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    subprocess.run([sys.executable, "-c", "import filmstyle.models.runtime, onnxruntime"], env=env, check=True)
+    assert not list(tmp_path.rglob("*")), sorted(map(str, tmp_path.rglob("*")))

@@ -479,10 +479,11 @@ def test_failure_midway_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
     previous = write_frame(f, f.rgb, outdir / "keep.exr").read_bytes()
     real = write_mod._emit_pixels
 
-    def explode(out, pixels, tmp):  # write real data, then fail like a full disk would
-        real(out, pixels, tmp)
-        assert tmp.exists() and tmp.name.startswith(".") and ".exr.tmp-" in tmp.name and tmp.suffix == ".exr"
-        raise OutputError(f"{tmp.name}: simulated disk full")
+    def explode(out, pixels, name):  # write real data, then fail like a full disk would
+        real(out, pixels, name)
+        temps = [p for p in name.parent.iterdir() if p.name.startswith(f".{name.name}.tmp-") and p.suffix == ".exr"]
+        assert len(temps) == 1, temps
+        raise OutputError(f"{name}: simulated disk full")
 
     monkeypatch.setattr(write_mod, "_emit_pixels", explode)
     with pytest.raises(OutputError, match="simulated disk full"):

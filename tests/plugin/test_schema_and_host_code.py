@@ -21,11 +21,14 @@ HOST_PYTHONS = ("3.9", "3.10", "3.11", "3.12")
 
 
 def host_python(version: str) -> str | None:
-    """A working interpreter for ``version``: ``pythonX.Y`` on PATH or under ``$PYENV_ROOT``."""
+    """A working interpreter for ``version``: ``pythonX.Y`` (or a PyPy of that version) on PATH or
+    under ``$PYENV_ROOT``."""
     import glob
     import os
 
     candidates = [shutil.which(f"python{version}")]
+    if version == "3.9":
+        candidates.append(shutil.which("pypy3"))  # Debian's pypy3 implements Python 3.9
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     candidates += sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}")))
     for exe in filter(None, candidates):
@@ -112,7 +115,8 @@ def host_files() -> list[Path]:
 
 
 def test_host_code_imports_only_stdlib_nuke_and_itself():
-    allowed_third_party = {"nuke", "filmstyle_plugin", "filmstyle_nuke"}
+    # Host modules (nuke, Resolve's DaVinciResolveScript) and the Resolve API stubs (type-only imports).
+    allowed_third_party = {"nuke", "filmstyle_plugin", "filmstyle_nuke", "DaVinciResolveScript", "fusionscript"}
     for path in host_files():
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (

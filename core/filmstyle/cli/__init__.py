@@ -29,7 +29,8 @@ app = typer.Typer(
 )
 
 #: Modules (under ``filmstyle.cli``) whose import registers commands on :data:`app`.
-COMMAND_MODULES: tuple[str, ...] = ("core_commands", "worker_commands", "job_commands", "metrics_commands")
+COMMAND_MODULES: tuple[str, ...] = ("core_commands", "worker_commands", "job_commands", "metrics_commands",
+                                    "host_commands", "qc_commands", "doctor_commands", "panel_commands")
 
 
 def reports_errors(fn):
@@ -37,11 +38,17 @@ def reports_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from filmstyle.cli.signals import Terminated, sigterm_as_interrupt
+
         try:
-            return fn(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return fn(*args, **kwargs)
         except FilmStyleError as exc:
             typer.echo(f"filmstyle: error: {exc}", err=True)
             raise typer.Exit(1) from None
+        except Terminated:
+            typer.echo("filmstyle: terminated (SIGTERM); frames already written are complete", err=True)
+            raise typer.Exit(143) from None
         except KeyboardInterrupt:
             typer.echo("filmstyle: interrupted; frames already written are complete", err=True)
             raise typer.Exit(130) from None
@@ -105,8 +112,6 @@ def render_with_progress(plan) -> None:
         f"in {report.seconds:.1f} s → {plan.output.pattern}",
         soft_wrap=True,
     )
-
-
 
 
 for _module in COMMAND_MODULES:

@@ -61,12 +61,17 @@ def styles(
 @app.command()
 @reports_errors
 def info(
-    file: Annotated[Path, typer.Argument(help="An image file (EXR, DPX, TIFF, PNG, JPEG...).")],
+    file: Annotated[Path, typer.Argument(help="An image file (EXR, DPX, TIFF, PNG, JPEG...) or a movie (MOV, MP4, MXF).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Channels, windows, bit depth, colourspace guess and metadata of a frame."""
+    """Channels, windows, bit depth, colourspace guess and metadata of a frame (or a movie's
+    codec, rate, timecode and frames)."""
     from filmstyle import io
 
+    if io.is_movie_path(file):
+        from filmstyle.cli.movie_info import show_movie
+
+        return show_movie(file, as_json)
     description = io.describe(file)
     try:
         from filmstyle import color

@@ -9,10 +9,12 @@ from collections.abc import Iterable, Sequence
 
 import PyOpenColorIO as OCIO
 
+from filmstyle.color.resolve_spaces import add_resolve_spaces
 from filmstyle.errors import ColorError
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "MOVIE_COLORSPACE",
     "load_config",
     "resolve_colorspace",
     "colorspace_encoding",
@@ -34,12 +36,16 @@ _FILM_LOG = ("ADX10", "Input - ADX - ADX10", "Cineon", "cineon", "lg10", "compos
 _SRGB = ("sRGB Encoded Rec.709 (sRGB)", "srgb_tx", "sRGB - Texture", "sRGB", "srgb8", "texture_paint")
 _REC709 = ("Gamma 2.4 Encoded Rec.709", "rec709_display", "Camera Rec.709", "rec709", "Rec709")
 _GAMMA22 = ("Gamma 2.2 Encoded Rec.709", "g22_rec709", "Gamma2.2", "gamma22")
+#: What a movie (ProRes, DNxHR, H.264...) is read as by default: Rec.709 video, BT.1886 (gamma
+#: 2.4) encoded, "Rec.709 Gamma 2.4" in Resolve; the studio config's name. Other configs: _REC709.
+MOVIE_COLORSPACE = "Gamma 2.4 Encoded Rec.709"
 
 _FORMATS = {
     "openexr": _SCENE_LINEAR, "exr": _SCENE_LINEAR, "hdr": _SCENE_LINEAR,
     "dpx": _FILM_LOG, "cineon": _FILM_LOG, "cin": _FILM_LOG,
     "png": _SRGB, "jpeg": _SRGB, "jpg": _SRGB, "tiff": _SRGB, "tif": _SRGB,
     "bmp": _SRGB, "targa": _SRGB, "tga": _SRGB, "webp": _SRGB,
+    "movie": (MOVIE_COLORSPACE, *_REC709),
 }
 # File tags that carry no information (DPX "Undefined"/"User defined", OIIO's empty default).
 _EMPTY_HINTS = {"", "undefined", "unspecified", "unknown", "userdefined", "default", "none"}
@@ -85,7 +91,7 @@ def load_config(path: str | None = None) -> OCIO.Config:
     if not source.startswith("ocio://") and not os.path.isfile(source):
         raise ColorError(f"{field}: OCIO config file not found, expected an existing file, got {source!r}")
     try:
-        return OCIO.Config.CreateFromFile(source)
+        config = OCIO.Config.CreateFromFile(source)
     except OCIO.Exception as exc:
         if source.startswith("ocio://"):
             uris = _builtin_uris()
@@ -95,6 +101,9 @@ def load_config(path: str | None = None) -> OCIO.Config:
                 f"got {source!r}, valid: {', '.join(close)}, ..."
             ) from exc
         raise ColorError(f"{field}: cannot load OCIO config {source!r}: {one_line(exc)}") from exc
+    # Resolve's timeline spaces (DaVinci Intermediate, Rec.709 Gamma 2.4, ...) under the same
+    # names in every config, added from Blackmagic's formulas where the config lacks them.
+    return add_resolve_spaces(config)
 
 
 # ---------------------------------------------------------------------------------- colourspaces
@@ -212,6 +221,7 @@ def default_input_colorspace(format_name: str, hint: str | None, config: OCIO.Co
                           ``compositing_log``
     PNG, JPEG, TIFF,      sRGB-encoded Rec.709 (16-bit TIFF too)   ``sRGB Encoded Rec.709 (sRGB)``
     BMP, Targa, WebP
+    movie (``"movie"``)   :data:`MOVIE_COLORSPACE`, else Rec.709   ``Gamma 2.4 Encoded Rec.709``
     ====================  ======================================  ================================
 
     Transfer hints: ``Printing density``/``Logarithmic``/``Cineon`` → film log as for DPX;

@@ -4,7 +4,8 @@
 :meth:`~filmstyle.engine.pipeline.FramePipeline.stylize_frame`: models loaded once, reading the
 next frame and writing the last one while the network runs, existing outputs skipped so a killed
 render resumes (a temporal render is primed from the frame before), every frame written to a temp
-file and renamed, a progress callback and cancellation.
+file and renamed, a progress callback and cancellation. A movie output (``.mov``) is written
+through one :class:`~filmstyle.io.MovieOutput` instead: in frame order, committed at the end.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,9 +98,14 @@ def render_sequence(
     todo: list[int] = []
     frames = list(plan.source.frames)
     total = len(frames)
+    protect = [plan.source.path(f) for f in frames]
+    # A movie output is one file, written in frame order and committed when the render completes
+    # (discarded otherwise): nothing to skip or resume; an existing one needs overwrite.
+    movie = (io.MovieOutput(plan.output.pattern, plan.output.frames, overwrite=plan.overwrite,
+                            options=plan.write_options, protect=protect) if plan.output.is_movie else None)
     for frame in frames:
         out = plan.output.path(frame)
-        if out.exists() and not plan.overwrite:
+        if movie is None and out.exists() and not plan.overwrite:
             result = FrameResult(frame, out, "skipped")
             report.results.append(result)
             if progress:
@@ -107,7 +114,9 @@ def render_sequence(
             todo.append(frame)
     if todo:
         pipeline.stylizer.prepare([s.style for look in plan.looks for s in look.styles])
-    protect = [plan.source.path(f) for f in frames]
+    # temp files of killed renders of these outputs (for a movie: of the one file)
+    io.clean_stale_temps([Path(plan.output.pattern)] if movie is not None else (plan.output.path(f) for f in todo))
+    checks = io.FrameChecks()
 
     def read(frame: int) -> io.SourceFrame:
         return io.read_frame(plan.source.path(frame), layer=plan.layer, part=plan.part)
@@ -119,7 +128,7 @@ def render_sequence(
                 progress(report.results[-1], len(report.results), total)
 
     # One reader and one writer thread overlap file IO with the network, which releases the GIL.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="filmstyle-io") as pool:
+    with movie or nullcontext(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="filmstyle-io") as pool:
         pending_read: Future | None = None
         pending_write: Future | None = None
         for i, frame in enumerate(todo):
@@ -130,13 +139,15 @@ def render_sequence(
                 report.seconds = time.perf_counter() - started
                 raise RenderCancelled(
                     f"render cancelled before frame {frame} ({report.written} written, "
-                    f"{report.skipped} skipped, {len(todo) - i} not rendered); written frames are complete",
+                    f"{report.skipped} skipped, {len(todo) - i} not rendered); "
+                    + ("written frames are complete" if movie is None else "the unfinished movie is discarded"),
                     report,
                 )
             t0 = time.perf_counter()
-            if plan.tracks_shots:
+            if plan.tracks_shots and movie is None:
                 _resume(plan, pipeline, frame, todo[i - 1] if i else None, read)
             source = pending_read.result() if pending_read is not None else read(frame)
+            checks.check(source, frame)
             pending_read = pool.submit(read, todo[i + 1]) if i + 1 < len(todo) else None
             net_before = pipeline.network_seconds
             rgb = pipeline.stylize_frame(source, frame)
@@ -147,10 +158,14 @@ def render_sequence(
 
             def write(source=source, rgb=rgb, out=out, frame=frame, t0=t0, net=net) -> FrameResult:
                 pixels, options = pipeline.to_output(source, rgb)
-                io.write_frame(source, pixels, out, options=options, protect=protect)
+                if movie is not None:
+                    movie.write(source, pixels, frame)
+                else:
+                    io.write_frame(source, pixels, out, options=options, protect=protect)
                 return FrameResult(frame, out, "written", time.perf_counter() - t0, net)
 
             pending_write = pool.submit(write)
         finish(pending_write)
+    checks.report(plan.source.pattern)
     report.seconds = time.perf_counter() - started
     return report

@@ -6,13 +6,22 @@
 * :func:`write_frame` – the source file again with only the RGB replaced, written atomically.
 * :func:`describe` – headers, parts, channels and metadata as JSON-able data.
 * :func:`format_for_path` – the OIIO format an output extension implies.
+* :func:`check_output_paths` / :func:`clean_stale_temps` – outputs refused before a render,
+  temp files of killed renders removed; :class:`FrameChecks` – per-frame size and alpha checks.
+* Movies (MOV/MP4/MXF: ProRes, DNxHR, H.264, H.265) are sequences too: :func:`probe_movie` /
+  :func:`describe_movie` (facts, frame numbering), ``find_sequence``/``read_frame`` read them
+  frame-accurately, :class:`MovieOutput` writes a ProRes ``.mov`` with timecode and audio.
 """
 
 from __future__ import annotations
 
 from filmstyle.io._oiio import Window, format_for_path
+from filmstyle.io.checks import MIN_FRAME_SIDE, FrameChecks
 from filmstyle.io.frame import SourceFrame, read_channels, read_frame, rgb_layer_names
 from filmstyle.io.inspect import describe
+from filmstyle.io.movie import MovieFramePath, MovieInfo, describe_movie, is_movie_path, probe_movie
+from filmstyle.io.movie_decode import close_movie_readers
+from filmstyle.io.movie_write import MovieOutput, check_movie_output
 from filmstyle.io.sequence import (
     FrameSequence,
     find_sequence,
@@ -20,6 +29,7 @@ from filmstyle.io.sequence import (
     parse_frame_range,
     split_pattern,
 )
+from filmstyle.io.targets import check_output_paths, clean_stale_temps
 from filmstyle.io.write import BIT_DEPTHS, EXR_COMPRESSIONS, WriteOptions, write_frame
 
 __all__ = [
@@ -39,4 +49,16 @@ __all__ = [
     "write_frame",
     "BIT_DEPTHS",
     "EXR_COMPRESSIONS",
+    "check_output_paths",
+    "clean_stale_temps",
+    "FrameChecks",
+    "MIN_FRAME_SIDE",
+    "MovieFramePath",
+    "MovieInfo",
+    "MovieOutput",
+    "check_movie_output",
+    "describe_movie",
+    "is_movie_path",
+    "probe_movie",
+    "close_movie_readers",
 ]

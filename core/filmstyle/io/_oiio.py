@@ -6,8 +6,16 @@ channel types are looked up and how attribute values become plain Python/JSON va
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
+import os
 import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +24,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from filmstyle.errors import InputError
+from filmstyle.io.movie import MOVIE_FORMAT, is_movie_path
 
 __all__ = [
     "Window",
@@ -32,7 +41,11 @@ __all__ = [
     "split_layers",
     "rgb_channels",
     "alpha_channel",
+    "library_quiet",
+    "check_header",
 ]
+
+_log = logging.getLogger("filmstyle.io")
 
 _MAX_ERROR = 300
 _BLOB_LIMIT = 64
@@ -63,22 +76,125 @@ def condense(text: str | None, fallback: str = "unknown error") -> str:
     return line if len(line) <= _MAX_ERROR else line[: _MAX_ERROR - 3] + "..."
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError as exc:  # ENAMETOOLONG and friends: not "missing", say what it is
+        text = str(path) if len(str(path)) <= 120 else str(path)[:117] + "..."
+        raise InputError(f"{text}: unusable path: {exc.strerror or exc}") from None
+
+
+def check_header(path: Path) -> None:
+    """Refuse an EXR or DPX whose header is damaged, before a decoder sees it (see
+    :func:`filmstyle.io.exr_header.validate_exr` and :func:`filmstyle.io.dpx_header.validate_dpx`)."""
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if magic == b"\x76\x2f\x31\x01":
+        from filmstyle.io.exr_header import validate_exr
+
+        validate_exr(path)
+    elif magic in (b"SDPX", b"XPDS"):
+        from filmstyle.io.dpx_header import validate_dpx
+
+        validate_dpx(path)
+
+
 def open_input(path: Path) -> oiio.ImageInput:
     """Open ``path`` for reading or raise :class:`InputError` naming it.
 
-    Pixels come back as stored: formats with straight alpha (PNG, TIFF) are not
-    premultiplied on read, which would be lossy (colour under zero alpha would be lost).
+    EXR and DPX headers are checked first (:func:`check_header`). Pixels come back as stored:
+    formats with straight alpha (PNG, TIFF) are not premultiplied on read, which would be lossy
+    (colour under zero alpha would be lost).
     """
-    if not path.exists():
+    if not _exists(path):
         raise InputError(f"{path}: file not found")
     if not path.is_file():
         raise InputError(f"{path}: not a regular file")
+    check_header(path)
     config = oiio.ImageSpec()
     config.attribute("oiio:UnassociatedAlpha", 1)
     inp = oiio.ImageInput.open(str(path), config)
     if inp is None:
         raise InputError(f"{path}: cannot read image: {condense(oiio.geterror())}")
     return inp
+
+
+# -- library chatter --------------------------------------------------------------------------
+# Image libraries (libpng, libjpeg, libtiff) may print their own warnings straight to the process's
+# stderr, ahead of filmstyle's one-line error. While OIIO works, file descriptor 2 is pointed at a
+# temporary file; library lines are logged at debug level, anything else written meanwhile (a
+# progress bar redraw from another thread) is passed on unchanged.
+_LIBRARY_LINE = re.compile(
+    rb"^(libpng|libtiff|libjpeg|TIFF|JPEG|Corrupt JPEG|Premature end|Warning|Error|OpenEXR|Iex|"
+    rb"libdpx|DPX|OpenImageIO|OIIO|ERROR|WARNING)\b")
+_quiet_lock = threading.Lock()
+_quiet_state: dict[str, object] = {"depth": 0}
+
+
+def _quiet_enter() -> None:
+    with _quiet_lock:
+        if _quiet_state["depth"] == 0:
+            try:
+                sys.stderr.flush()
+            except (AttributeError, ValueError, OSError):
+                pass
+            try:
+                capture = tempfile.TemporaryFile()
+                saved = os.dup(2)
+                os.dup2(capture.fileno(), 2)
+            except OSError:
+                return  # no fd 2 to borrow (embedded hosts): stay loud rather than fail
+            _quiet_state.update(capture=capture, saved=saved)
+        _quiet_state["depth"] = int(_quiet_state["depth"]) + 1  # type: ignore[call-overload]
+
+
+def _quiet_exit() -> None:
+    with _quiet_lock:
+        if "saved" not in _quiet_state:
+            return
+        _quiet_state["depth"] = int(_quiet_state["depth"]) - 1  # type: ignore[call-overload]
+        if _quiet_state["depth"]:
+            return
+        capture, saved = _quiet_state.pop("capture"), _quiet_state.pop("saved")
+        os.dup2(saved, 2)  # type: ignore[arg-type]
+        os.close(saved)  # type: ignore[arg-type]
+        capture.seek(0)  # type: ignore[attr-defined]
+        text = capture.read(1 << 20)  # type: ignore[attr-defined]
+        capture.close()  # type: ignore[attr-defined]
+    if not text:
+        return
+    passed = []
+    for line in text.splitlines(keepends=True):
+        if _LIBRARY_LINE.match(line.lstrip()):
+            _log.debug("image library: %s", line.decode("utf-8", "replace").rstrip())
+        else:
+            passed.append(line)
+    if passed:
+        os.write(2, b"".join(passed))
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Keep image-library lines off stderr for the duration (nests, thread-safe)."""
+    _quiet_enter()
+    try:
+        yield
+    finally:
+        _quiet_exit()
+
+
+def library_quiet(fn):
+    """Decorator: run ``fn`` inside :func:`quiet_stderr`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with quiet_stderr():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def subimage_specs(inp: oiio.ImageInput) -> list[oiio.ImageSpec]:
@@ -107,10 +223,13 @@ def all_half(spec: oiio.ImageSpec) -> bool:
 
 
 def format_for_path(path: Path) -> str | None:
-    """OIIO format name (``"openexr"``, ``"dpx"``...) implied by the file extension."""
+    """OIIO format name (``"openexr"``, ``"dpx"``...) implied by the file extension; ``"movie"``
+    for a movie container (read and written through PyAV, see :mod:`filmstyle.io.movie`)."""
     ext = path.suffix.lower().lstrip(".")
     if not ext:
         return None
+    if is_movie_path(path):
+        return MOVIE_FORMAT
     for entry in oiio.get_string_attribute("extension_list").split(";"):
         name, _, exts = entry.partition(":")
         if ext in exts.split(","):
@@ -141,7 +260,9 @@ def plain_value(value: Any) -> Any:
         return [plain_value(v) for v in value]
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    if isinstance(value, (str, int, bool)) or value is None:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, (int, bool)) or value is None:
         return value
     if isinstance(value, (np.integer, np.floating)):
         return plain_value(value.item())
@@ -149,8 +270,25 @@ def plain_value(value: Any) -> Any:
 
 
 def attributes(spec: oiio.ImageSpec) -> dict[str, Any]:
-    """Every metadata attribute of ``spec`` as ``name -> JSON-able value``."""
-    return {a.name: plain_value(a.value) for a in spec.extra_attribs}
+    """Every metadata attribute of ``spec`` as ``name -> JSON-able value`` (a string that is not
+    UTF-8 is shown with replacement characters rather than failing)."""
+    out: dict[str, Any] = {}
+    for a in spec.extra_attribs:
+        try:
+            value = a.value
+        except UnicodeDecodeError:
+            value = "<not UTF-8 text>"
+        out[_text(a.name)] = plain_value(value)
+    return out
+
+
+def _text(value: str) -> str:
+    """``value`` safe to print: lone surrogates (undecodable bytes) replaced."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def decode_timecode(value: Any) -> str | None:

@@ -16,7 +16,9 @@ import numpy as np
 import OpenImageIO as oiio
 
 from filmstyle.errors import InputError
+from filmstyle.io.movie import is_movie_path
 from filmstyle.io._oiio import (
+    library_quiet,
     Window,
     all_half,
     alpha_channel,
@@ -178,6 +180,7 @@ def _choose_part(path: Path, specs: list[oiio.ImageSpec], part: int | str | None
     return 0
 
 
+@library_quiet
 def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | None = None) -> SourceFrame:
     """Read the RGB (and alpha) of one layer of one part of an image file.
 
@@ -186,7 +189,14 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
     ``diffuse.red/green/blue``) and ``diffuse.A`` if present; default the main ``R,G,B`` (+ ``A``).
     Raises :class:`InputError` (one line, naming the file) for missing, truncated, corrupt or
     deep files, an unknown part, or an unknown layer (listing the valid ones).
+
+    A movie's frame (a :class:`~filmstyle.io.movie.MovieFramePath`; a movie's plain path reads its
+    first frame) is decoded by :func:`filmstyle.io.movie_decode.read_movie_frame`.
     """
+    if is_movie_path(path):
+        from filmstyle.io.movie_decode import read_movie_frame
+
+        return read_movie_frame(path, layer=layer, part=part)
     path = Path(path)
     inp = open_input(path)
     try:
@@ -245,6 +255,7 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
     )
 
 
+@library_quiet
 def read_channels(path: str | Path, names, *, part: int | str | None = None) -> dict[str, np.ndarray]:
     """Named channels of one part of an image file, over its data window.
 
@@ -255,6 +266,10 @@ def read_channels(path: str | Path, names, *, part: int | str | None = None) -> 
         InputError: missing/unreadable file, unknown part, or a channel the part does not have
             (naming the file and channel and listing the part's channels).
     """
+    if is_movie_path(path):
+        from filmstyle.io.movie_decode import read_movie_channels
+
+        return read_movie_channels(path, names, part=part)
     path = Path(path)
     wanted = [str(n) for n in names]
     if not wanted:

@@ -11,6 +11,7 @@ from typing import Any
 import OpenImageIO as oiio
 
 from filmstyle.io._oiio import (
+    library_quiet,
     Window,
     attributes,
     channel_format,
@@ -58,6 +59,7 @@ def _part(spec: oiio.ImageSpec, index: int) -> dict[str, Any]:
     }
 
 
+@library_quiet
 def describe(path: str | Path) -> dict[str, Any]:
     """Describe an image file without reading its pixels.
 

@@ -9,6 +9,9 @@ A pattern names one frame per number through a single padding token in the file 
 
 A path without a token is a single file.  Frame numbers are formatted like printf ``%0Nd``
 (``-5`` with padding 4 is ``-005``); numbers wider than the padding simply use more digits.
+
+A movie path (``clip.mov``, ``.mp4``, ``.mxf``...) is a sequence too: its frames are numbered from
+its timecode (see :mod:`filmstyle.io.movie`) and ``path(frame)`` names one frame of it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from filmstyle.errors import InputError, OutputError
+from filmstyle.io.frame_range import FrameRange
+from filmstyle.io.movie import is_movie_path, movie_frame_path
 
 __all__ = [
     "FrameSequence",
@@ -30,8 +35,9 @@ __all__ = [
 
 # One alternative per token style; the first match in the *file name* wins.
 _TOKEN = re.compile(r"(#+)|(@+)|%(0?\d*)d|\$F(\d*)")
-_RANGE_ITEM = re.compile(r"^(-?\d+)(?:\s*-\s*(-?\d+)(?:\s*[x:]\s*(\d+))?)?$")
 _MAX_LISTED = 10
+#: Ranges up to this many frames are checked file by file; longer ones against a folder listing.
+_STAT_EACH = 10_000
 
 
 def split_pattern(pattern: str | Path) -> tuple[Path, str, int, str] | None:
@@ -61,27 +67,10 @@ def _format_frame(frame: int, pad: int) -> str:
 
 def parse_frame_range(text: str) -> tuple[int, ...]:
     """Parse ``"1001-1100"``, ``"1001-1100x2"`` or ``"1001,1005,1010-1020"`` into sorted unique
-    frame numbers.  Raises :class:`InputError` naming the bad item."""
-    frames: set[int] = set()
-    items = [item.strip() for item in str(text).split(",")]
-    if not any(items):
-        raise InputError(f"frame range {text!r} is empty (expected e.g. 1001-1100, 1001-1100x2, 1001,1005)")
-    for item in items:
-        m = _RANGE_ITEM.match(item)
-        if m is None:
-            raise InputError(
-                f"frame range {text!r}: cannot parse {item!r} "
-                "(expected N, A-B, A-BxSTEP, comma separated)"
-            )
-        start = int(m.group(1))
-        end = int(m.group(2)) if m.group(2) is not None else start
-        step = int(m.group(3)) if m.group(3) is not None else 1
-        if end < start:
-            raise InputError(f"frame range {text!r}: {item!r} ends before it starts")
-        if step < 1:
-            raise InputError(f"frame range {text!r}: step in {item!r} must be >= 1, got {step}")
-        frames.update(range(start, end + 1, step))
-    return tuple(sorted(frames))
+    frame numbers.  Raises :class:`InputError` naming the bad item, and for a range of more than a
+    million frames (:class:`~filmstyle.io.frame_range.FrameRange` checks any size without
+    listing it)."""
+    return FrameRange.parse(text).frames()
 
 
 @dataclass(frozen=True)
@@ -90,7 +79,8 @@ class FrameSequence:
 
     ``pattern`` is the path as given (token included).  For a single file (no token) ``frames``
     holds one number, taken from the last digit group of the name if any (else 1), and
-    :meth:`path` returns the file whatever frame is asked for.
+    :meth:`path` returns the file whatever frame is asked for.  For a movie :meth:`path` returns
+    a :class:`~filmstyle.io.movie.MovieFramePath`: the movie, naming that frame.
     """
 
     pattern: str
@@ -105,6 +95,11 @@ class FrameSequence:
             raise InputError(f"{self.pattern}: a sequence needs at least one frame")
 
     @property
+    def is_movie(self) -> bool:
+        """True when the pattern is a movie file (its frames are inside it)."""
+        return self._parts is None and is_movie_path(self.pattern)
+
+    @property
     def is_single(self) -> bool:
         """True when the pattern has no padding token (one file)."""
         return self._parts is None
@@ -117,7 +112,7 @@ class FrameSequence:
     def path(self, frame: int) -> Path:
         """The file for ``frame`` (the single file itself when there is no token)."""
         if self._parts is None:
-            return Path(self.pattern)
+            return movie_frame_path(self.pattern, frame) if self.is_movie else Path(self.pattern)
         directory, prefix, pad, suffix = self._parts
         return directory / f"{prefix}{_format_frame(int(frame), pad)}{suffix}"
 
@@ -132,12 +127,22 @@ class FrameSequence:
         return iter(self.frames)
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, with a path the system cannot even look up (a name longer than the
+    filesystem allows) reported as one line instead of an OSError."""
+    try:
+        return path.is_file()
+    except OSError as exc:
+        text = str(path) if len(str(path)) <= 120 else str(path)[:117] + "..."
+        raise InputError(f"{text}: unusable path: {exc.strerror or exc}") from None
+
+
 def _single_frame_number(name: str) -> int:
     digits = re.findall(r"\d+", Path(name).stem)
     return int(digits[-1]) if digits else 1
 
 
-def _discover(pattern: str, parts: tuple[Path, str, int, str]) -> tuple[int, ...]:
+def _discover(pattern: str, parts: tuple[Path, str, int, str], *, required: bool = True) -> tuple[int, ...]:
     directory, prefix, pad, suffix = parts
     rx = re.compile(re.escape(prefix) + r"(-?\d+)" + re.escape(suffix) + r"\Z")
     frames = []
@@ -149,11 +154,24 @@ def _discover(pattern: str, parts: tuple[Path, str, int, str]) -> tuple[int, ...
         m = rx.match(entry.name)
         # Require the exact formatting so that path(frame) gives back this very file
         # (e.g. shot.####.exr must not pick up shot.01001.exr).
-        if m and _format_frame(int(m.group(1)), pad) == m.group(1) and entry.is_file():
+        if m and _format_frame(int(m.group(1)), pad) == m.group(1) and _is_file(entry):
             frames.append(int(m.group(1)))
-    if not frames:
+    if not frames and required:
         raise InputError(f"{pattern}: no frames found on disk in {directory}")
     return tuple(sorted(set(frames)))
+
+
+def _from_listing(pattern: str, parts: tuple[Path, str, int, str], wanted: FrameRange) -> FrameSequence:
+    """A long range checked against one listing of the folder: never a list of every frame named."""
+    present = set(_discover(pattern, parts, required=False))
+    count, absent = wanted.missing(present)
+    if count:
+        seq = FrameSequence(pattern, (absent[0],))
+        raise InputError(
+            f"missing frame {absent[0]}: {seq.path(absent[0]).name} "
+            f"({count} of {len(wanted)} frames missing: {_listing(absent)}{', ...' if count > len(absent) else ''})"
+        )
+    return FrameSequence(pattern, tuple(f for f in sorted(present) if f in wanted))
 
 
 def _listing(frames: list[int]) -> str:
@@ -169,22 +187,34 @@ def find_sequence(
     Without ``frame_range`` the frames are discovered on disk (sorted).  With one, every frame
     must exist, otherwise :class:`InputError` names the first missing file and lists the gaps,
     e.g. ``"missing frame 1003: shot.1003.exr (3 of 100 frames missing: 1003, 1010, 1050)"``.
-    A pattern without a token is a single file, which must exist.
+    A pattern without a token is a single file, which must exist; a movie file gives its frames
+    (all, or those of ``frame_range``, which must lie inside the clip).
     """
     pattern = str(pattern)
     parts = split_pattern(pattern)
+    if parts is None and is_movie_path(pattern):
+        from filmstyle.io.movie import probe_movie, select_frames
+
+        wanted = None
+        if frame_range is not None:
+            wanted = (parse_frame_range(frame_range) if isinstance(frame_range, str)
+                      else tuple(sorted({int(f) for f in frame_range})))
+        return FrameSequence(pattern, select_frames(probe_movie(pattern), wanted))
     if parts is None:
-        if not Path(pattern).is_file():
+        if not _is_file(Path(pattern)):
             raise InputError(f"{pattern}: file not found")
         return FrameSequence(pattern, (_single_frame_number(pattern),))
     if frame_range is None:
         frames = _discover(pattern, parts)
     elif isinstance(frame_range, str):
-        frames = parse_frame_range(frame_range)
+        wanted = FrameRange.parse(frame_range)
+        if len(wanted) > _STAT_EACH:
+            return _from_listing(pattern, parts, wanted)
+        frames = wanted.frames()
     else:
         frames = tuple(sorted({int(f) for f in frame_range}))
     seq = FrameSequence(pattern, frames)
-    missing = [f for f in seq.frames if not seq.path(f).is_file()]
+    missing = [f for f in seq.frames if not _is_file(seq.path(f))]
     if missing:
         first = missing[0]
         raise InputError(
@@ -198,9 +228,15 @@ def output_sequence(source: FrameSequence, pattern: str | Path) -> FrameSequence
     """Map ``source``'s frames onto an output ``pattern`` (any token style and padding).
 
     A token-less output pattern is only valid for a one-frame source; otherwise every frame
-    would land in the same file, which is an :class:`OutputError`.
+    would land in the same file, which is an :class:`OutputError`. A movie output (``.mov``)
+    takes every frame, which must be consecutive (a movie has one constant rate).
     """
     pattern = str(pattern)
+    if split_pattern(pattern) is None and is_movie_path(pattern):
+        from filmstyle.io.movie_write import check_movie_output
+
+        check_movie_output(pattern, source.frames)
+        return FrameSequence(pattern, source.frames)
     if split_pattern(pattern) is None and len(source.frames) > 1:
         raise OutputError(
             f"output {pattern}: has no frame token but the source has {len(source.frames)} frames "

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,8 +49,27 @@ import OpenImageIO as oiio
 
 from filmstyle.choices import BIT_DEPTHS
 from filmstyle.errors import InputError, OutputError
-from filmstyle.io._oiio import all_half, channel_format, condense, format_for_path, open_input, subimage_specs
+from filmstyle.io import dpx_header
+from filmstyle.io._oiio import (
+    all_half,
+    channel_format,
+    condense,
+    format_for_path,
+    library_quiet,
+    open_input,
+    subimage_specs,
+)
 from filmstyle.io.frame import SourceFrame
+from filmstyle.io.fidelity import (
+    level_modes,
+    level_specs,
+    read_level,
+    reads_back,
+    restore_exr_header,
+    write_dpx_like_source,
+)
+from filmstyle.io.levels import level_change, reduce_change
+from filmstyle.io.targets import atomic_target
 
 __all__ = ["WriteOptions", "write_frame", "BIT_DEPTHS", "EXR_COMPRESSIONS", "LOSSY_EXR_COMPRESSIONS"]
 
@@ -158,63 +176,68 @@ def _check_target(out_path: Path, source: SourceFrame, protect: Collection[Path 
         raise OutputError(f"{out_path}: exists and is not a regular file")
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def _atomic(out_path: Path) -> Iterator[Path]:
-    """Yield a temporary sibling path (same extension, so OIIO picks the format); on success
-    fsync it and move it over ``out_path``, on any failure delete it."""
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out_path}: cannot create directory: {exc.strerror or exc}") from None
-    tmp = out_path.parent / f".{out_path.name}.tmp-{secrets.token_hex(4)}{out_path.suffix}"
-    try:
-        yield tmp
-        _fsync(tmp)
-        os.replace(tmp, out_path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:
-        # Make the rename itself durable; not every platform/filesystem allows a dir fsync.
-        _fsync(out_path.parent)
-    except OSError:
-        pass
-
-
-def _emit_pixels(out: oiio.ImageOutput, pixels: np.ndarray, tmp: Path) -> None:
+def _emit_pixels(out: oiio.ImageOutput, pixels: np.ndarray, name: Path) -> None:
     """Write one part's pixels (H, W, C) float32; converted by OIIO to the spec's types."""
     if not out.write_image(pixels):
-        raise OutputError(f"{tmp.name}: cannot write pixels: {condense(out.geterror())}")
+        raise OutputError(f"{name}: cannot write pixels: {condense(out.geterror())}")
 
 
-def _open_output(tmp: Path, specs: list[oiio.ImageSpec]) -> oiio.ImageOutput:
+def _open_output(tmp: Path, specs: list[oiio.ImageSpec], name: Path) -> oiio.ImageOutput:
     out = oiio.ImageOutput.create(str(tmp))
     if out is None:
-        raise OutputError(f"{tmp.name}: no writer for this extension: {condense(oiio.geterror())}")
+        raise OutputError(f"{name}: no writer for this extension: {condense(oiio.geterror())}")
     ok = out.open(str(tmp), specs) if len(specs) > 1 else out.open(str(tmp), specs[0])
     if not ok:
-        raise OutputError(f"{tmp.name}: cannot open for writing: {condense(out.geterror())}")
+        raise OutputError(f"{name}: cannot open for writing: {condense(out.geterror())}")
     return out
 
 
+class _Writer:
+    """Holds the one reference to an ImageOutput so that closing can also destroy it.
+
+    OIIO's EXR writer keeps a MIP-mapped file open through ``close()`` (levels may still be
+    appended) and completes it only when the ImageOutput is destroyed: the file must not be
+    renamed before that, or its chunk tables are written after the rename.
+    """
+
+    def __init__(self, out: oiio.ImageOutput) -> None:
+        self.out: oiio.ImageOutput | None = out
+
+    def __getattr__(self, name: str):
+        # Forward open/write_image/copy_image/geterror without handing out the object itself.
+        if self.out is None:
+            raise OutputError("the image writer is already closed")
+        return getattr(self.out, name)
+
+    def finish(self) -> bool:
+        out, self.out = self.out, None
+        if out is None:
+            return True
+        ok = out.close()
+        error = "" if ok else out.geterror()
+        del out
+        if error:
+            raise OutputError(f"cannot finish file: {condense(error)}")
+        return ok
+
+
 @contextmanager
-def _closing(out: oiio.ImageOutput, tmp: Path) -> Iterator[None]:
-    """Always close ``out``; a failed close is an error only if nothing failed before it."""
+def _closing(out: oiio.ImageOutput, name: Path) -> Iterator[_Writer]:
+    """Always close and release ``out``; a failed close is an error only if nothing failed before it."""
+    holder = _Writer(out)
+    del out
     try:
-        yield
+        yield holder
     except BaseException:
-        out.close()
+        try:
+            holder.finish()
+        except OutputError:
+            pass
         raise
-    if not out.close():
-        raise OutputError(f"{tmp.name}: cannot finish file: {condense(out.geterror())}")
+    try:
+        holder.finish()
+    except OutputError as exc:
+        raise OutputError(f"{name}: {exc}") from None
 
 
 def _same_format_specs(source: SourceFrame, specs: list[oiio.ImageSpec], opts: WriteOptions,
@@ -261,7 +284,7 @@ def _uint_channels(spec: oiio.ImageSpec) -> list[int]:
 def _verify_uint(source: SourceFrame, inp: oiio.ImageInput, tmp: Path, channels: list[int]) -> None:
     check = oiio.ImageInput.open(str(tmp))
     if check is None:
-        raise OutputError(f"{tmp.name}: cannot re-open for verification: {condense(oiio.geterror())}")
+        raise OutputError(f"{source.path.name}: cannot re-open the output for verification: {condense(oiio.geterror())}")
     try:
         for c in channels:
             want = inp.read_image(source.part, 0, c, c + 1, "uint")
@@ -291,23 +314,60 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
             half = source.pixels.dtype == np.float16 and all_half(spec)
             pixels = source.pixels.copy() if half else source.pixels.astype(np.float32)
         else:
-            pixels = inp.read_image(source.part, 0, 0, spec.nchannels, "float")
-            if pixels is None:
-                raise InputError(f"{source.path}: cannot re-read pixels: {condense(inp.geterror())}")
-            pixels = np.array(pixels, dtype=np.float32).reshape(spec.height, spec.width, spec.nchannels)
+            pixels = read_level(inp, source.path, source.part, 0, spec)
+        rgb_idx = list(source.rgb_indices)
+        old_rgb = pixels[..., rgb_idx].astype(np.float32)
         with np.errstate(over="ignore"):  # beyond the half range becomes inf, as OIIO writes it
-            pixels[..., list(source.rgb_indices)] = rgb
-        out = _open_output(tmp, specs)
-        with _closing(out, tmp):
+            pixels[..., rgb_idx] = rgb
+        if source.format_name == "dpx" and write_dpx_like_source(source, pixels, tmp, opts):
+            return
+        exr = source.format_name == "openexr"
+        modes = level_modes(source) if exr else [0] * len(specs)
+        levels: dict[int, list[oiio.ImageSpec]] = {}
+        for i, s in enumerate(specs):
+            if modes[i] == 2 or (modes[i] == 1 and s.tile_width == 0):
+                # OIIO writes no rip-maps (and no levels once a mixed file goes scanline):
+                # a valid single-level part, said out loud.
+                _log.warning("%s: part %d is %s-mapped in the source; written with its full-size level only",
+                             out_path.name, i, "rip" if modes[i] == 2 else "MIP")
+                s.erase_attribute("textureformat")
+                s.erase_attribute("openexr:levelmode")
+            elif modes[i] == 1:
+                levels[i] = level_specs(inp, i)
+        out = _open_output(tmp, specs, out_path)
+        with _closing(out, out_path) as w:
+            del out
             for i, s in enumerate(specs):
-                if i > 0 and not out.open(str(tmp), s, "AppendSubimage"):
-                    raise OutputError(f"{tmp.name}: cannot add part {i}: {condense(out.geterror())}")
+                if i > 0 and not w.open(str(tmp), s, "AppendSubimage"):
+                    raise OutputError(f"{out_path}: cannot add part {i}: {condense(w.geterror())}")
                 if i == source.part:
-                    _emit_pixels(out, pixels, tmp)
-                elif not inp.seek_subimage(i, 0) or not out.copy_image(inp):
+                    _emit_pixels(w, pixels, out_path)
+                elif i in levels:
+                    _emit_pixels(w, read_level(inp, source.path, i, 0, levels[i][0]), out_path)
+                elif not inp.seek_subimage(i, 0) or not w.copy_image(inp):
                     raise OutputError(
-                        f"{tmp.name}: cannot copy part {i}: {condense(out.geterror() or inp.geterror())}"
+                        f"{out_path}: cannot copy part {i}: {condense(w.geterror() or inp.geterror())}"
                     )
+                change = level_change(rgb, old_rgb) if i == source.part and i in levels else None
+                for m, level_spec in enumerate(levels.get(i, [])[1:], start=1):
+                    if not w.open(str(tmp), level_spec, "AppendMIPLevel"):
+                        raise OutputError(f"{out_path}: cannot add MIP level {m}: {condense(w.geterror())}")
+                    level = read_level(inp, source.path, i, m, level_spec)
+                    if change is not None:
+                        change = reduce_change(change, level_spec.width, level_spec.height)
+                        level[..., rgb_idx] += change
+                    _emit_pixels(w, level, out_path)
+        if exr:
+            restore_exr_header(source, tmp, out_path)
+        elif source.format_name == "dpx":
+            dpx_header.restore_fields(source.path, tmp)
+            changed = np.zeros(pixels.shape, bool)
+            changed[..., rgb_idx] = level_change(rgb, old_rgb) != 0
+            if opts.bit_depth in (None, source.bits_per_sample) and not reads_back(source, pixels, tmp, changed):
+                # Pixel data that does not match its header (mislabelled packing...): no writer
+                # can give these values back, and a silently different file is worse than none.
+                raise InputError(f"{source.path}: its pixel data does not match its header "
+                                 f"({source.bits_per_sample}-bit); cannot write it back exactly")
         # restyled channels change anyway; every other UINT channel must come back exact
         uints = [c for c in _uint_channels(spec) if c not in source.rgb_indices]
         if uints:
@@ -357,11 +417,13 @@ def _write_converted(source: SourceFrame, rgb: np.ndarray, tmp: Path, fmt: str, 
         pixels[..., 3] = source.alpha
         if not source.alpha_associated and fmt in _ASSOCIATED_ALPHA:
             pixels[..., :3] *= pixels[..., 3:]
-    out = _open_output(tmp, [spec])
-    with _closing(out, tmp):
-        _emit_pixels(out, pixels, tmp)
+    out = _open_output(tmp, [spec], out_path)
+    with _closing(out, out_path) as w:
+        del out
+        _emit_pixels(w, pixels, out_path)
 
 
+@library_quiet
 def write_frame(
     source: SourceFrame,
     rgb: np.ndarray,
@@ -394,7 +456,7 @@ def write_frame(
             raise InputError(f"{source.path}: source vanished before writing: {exc.strerror}") from None
         if (stamp.st_size, stamp.st_mtime_ns) != source.file_stamp:
             raise InputError(f"{source.path}: source changed on disk since it was read; read it again")
-    with _atomic(out_path) as tmp:
+    with atomic_target(out_path) as tmp:
         if same:
             _write_same_format(source, rgb, tmp, opts, out_path)
         else:

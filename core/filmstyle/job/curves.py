@@ -47,7 +47,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from filmstyle.errors import JobError
+from filmstyle.errors import JobError, clip
 
 __all__ = [
     "Interp",
@@ -75,6 +75,18 @@ _NUKE_INTERP: dict[str, str] = {"K": "hold", "L": "linear", "S": "smooth", "C": 
 
 _KEY_HINT = "expected FRAME:VALUE [linear|smooth|hold]"
 
+#: Key frames are frame numbers (32-bit in every host and file header), fractions allowed.
+MAX_KEY_FRAME = 2.0**31
+#: Keys in one curve (a per-frame keyed curve of a feature-length shot).
+MAX_KEYS = 100_000
+#: Characters of curve text (the compact form or Nuke's), about 20 characters a key.
+MAX_TEXT = 4_000_000
+
+
+def _r(value: Any) -> str:
+    """A user's value for a message: its repr, cut short."""
+    return clip(repr(value), 60)
+
 
 @dataclass(frozen=True)
 class Key:
@@ -88,10 +100,12 @@ class Key:
         for name in ("frame", "value"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise JobError(f"key {name}: expected a finite number, got {v!r}")
+                raise JobError(f"key {name}: expected a finite number, got {_r(v)}")
             object.__setattr__(self, name, float(v))
+        if abs(self.frame) > MAX_KEY_FRAME:
+            raise JobError(f"key frame: expected a frame number within +-2^31, got {self.frame:g}")
         if self.interp not in INTERPS:
-            raise JobError(f"key interp: expected one of {', '.join(INTERPS)}, got {self.interp!r}")
+            raise JobError(f"key interp: expected one of {', '.join(INTERPS)}, got {_r(self.interp)}")
 
 
 class Curve:
@@ -210,6 +224,13 @@ def _smooth_tangents(keys: tuple[Key, ...], xs: np.ndarray, ys: np.ndarray) -> n
     m = np.zeros(n, dtype=np.float64)
     if n < 2:
         return m
+    # Keys far apart in value and close in frame (or the reverse) overflow the harmonic mean;
+    # its limit, a flat tangent, is the right answer there, so no warning is printed.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        return _tangents(keys, xs, ys, n, m)
+
+
+def _tangents(keys: tuple[Key, ...], xs: np.ndarray, ys: np.ndarray, n: int, m: np.ndarray) -> np.ndarray:
     d = np.diff(ys) / np.diff(xs)
     h = np.diff(xs)
     for k in range(1, n - 1):
@@ -220,7 +241,8 @@ def _smooth_tangents(keys: tuple[Key, ...], xs: np.ndarray, ys: np.ndarray) -> n
             continue
         w1 = 2 * h[k] + h[k - 1]
         w2 = h[k] + 2 * h[k - 1]
-        m[k] = (w1 + w2) / (w1 / a + w2 / b)
+        t = (w1 + w2) / (w1 / a + w2 / b)
+        m[k] = t if np.isfinite(t) else 0.0
     return m
 
 
@@ -256,7 +278,7 @@ def parse_curve(value: Any, *, field: str = "value") -> Curve:
         return _parse_list(value, field)
     raise JobError(
         f"{field}: expected a number, 'FRAME:VALUE, ...', a Nuke {{curve ...}} or a list of keys, "
-        f"got {type(value).__name__} {value!r}"
+        f"got {type(value).__name__} {_r(value)}"
     )
 
 
@@ -266,17 +288,19 @@ def _is_number(v: Any) -> bool:
 
 def _finite(v: Any, field: str) -> float:
     if not _is_number(v) or not math.isfinite(float(v)):
-        raise JobError(f"{field}: expected a finite number, got {v!r}")
+        raise JobError(f"{field}: expected a finite number, got {_r(v)}")
     return float(v)
 
 
 def _interp_word(word: Any, field: str) -> str:
     if isinstance(word, str) and word.strip().lower() in _INTERP_WORDS:
         return _INTERP_WORDS[word.strip().lower()]
-    raise JobError(f"{field}: expected linear|smooth|hold (or ease, step), got {word!r}")
+    raise JobError(f"{field}: expected linear|smooth|hold (or ease, step), got {_r(word)}")
 
 
 def _curve(field: str, keys: list[Key]) -> Curve:
+    if len(keys) > MAX_KEYS:
+        raise JobError(f"{field}: {len(keys)} keys, at most {MAX_KEYS}")
     seen: set[float] = set()
     for k in keys:
         if k.frame in seen:
@@ -289,16 +313,18 @@ def _curve(field: str, keys: list[Key]) -> Curve:
 
 def _parse_list(items: Any, field: str) -> Curve:
     if not isinstance(items, (list, tuple)):
-        raise JobError(f"{field}: expected a list of keys, got {type(items).__name__} {items!r}")
+        raise JobError(f"{field}: expected a list of keys, got {type(items).__name__} {_r(items)}")
+    if len(items) > MAX_KEYS:
+        raise JobError(f"{field}: {len(items)} keys, at most {MAX_KEYS}")
     keys: list[Key] = []
     for i, item in enumerate(items):
         where = f"{field}[{i}]"
         if isinstance(item, dict):
             extra = sorted(set(map(str, item)) - {"frame", "value", "interp"})
             if extra:
-                raise JobError(f"{where}: unknown key {extra[0]!r}, valid: frame, value, interp")
+                raise JobError(f"{where}: unknown key {_r(extra[0])}, valid: frame, value, interp")
             if "frame" not in item or "value" not in item:
-                raise JobError(f"{where}: expected {{frame: F, value: V[, interp: I]}}, got {item!r}")
+                raise JobError(f"{where}: expected {{frame: F, value: V[, interp: I]}}, got {_r(item)}")
             frame, val, interp = item["frame"], item["value"], item.get("interp", "linear")
             keys.append(
                 Key(
@@ -314,11 +340,13 @@ def _parse_list(items: Any, field: str) -> Curve:
         elif isinstance(item, str):
             keys.extend(_parse_compact(item, where).keys)
         else:
-            raise JobError(f"{where}: expected [frame, value] or [frame, value, interp], got {item!r}")
+            raise JobError(f"{where}: expected [frame, value] or [frame, value, interp], got {_r(item)}")
     return _curve(field, keys)
 
 
 def _parse_text(text: str, field: str) -> Curve:
+    if len(text) > MAX_TEXT:
+        raise JobError(f"{field}: curve text of {len(text)} characters, at most {MAX_TEXT}")
     s = text.strip()
     if not s:
         raise JobError(f"{field}: expected a number or keys, got an empty string")
@@ -330,7 +358,7 @@ def _parse_text(text: str, field: str) -> Curve:
         return _parse_nuke(s, field)
     if ":" in s:
         return _parse_compact(s, field)
-    raise JobError(f"{field}: expected a number, 'FRAME:VALUE, ...' or a Nuke {{curve ...}}, got {text!r}")
+    raise JobError(f"{field}: expected a number, 'FRAME:VALUE, ...' or a Nuke {{curve ...}}, got {_r(text)}")
 
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -343,31 +371,38 @@ def _parse_compact(text: str, field: str) -> Curve:
         item = part.strip()
         m = _COMPACT_KEY.match(item)
         if not m:
-            raise JobError(f"{field}: bad key {item!r} ({_KEY_HINT})")
+            raise JobError(f"{field}: bad key {_r(item)} ({_KEY_HINT})")
         interp = "linear"
         if m.group(3) is not None:
             word = m.group(3).lower()
             if word not in _INTERP_WORDS:
-                raise JobError(f"{field}: bad key {item!r} ({_KEY_HINT})")
+                raise JobError(f"{field}: bad key {_r(item)} ({_KEY_HINT})")
             interp = _INTERP_WORDS[word]
         frame, val = float(m.group(1)), float(m.group(2))
         if not (math.isfinite(frame) and math.isfinite(val)):
-            raise JobError(f"{field}: bad key {item!r} ({_KEY_HINT})")
+            raise JobError(f"{field}: bad key {_r(item)} ({_KEY_HINT})")
         keys.append(Key(frame, val, interp))  # type: ignore[arg-type]
     return _curve(field, keys)
 
 
 def _strip_braces(s: str) -> str:
-    """Remove braces that wrap the whole text (``{{curve ...}}`` → ``curve ...``)."""
-    while s.startswith("{") and s.endswith("}"):
-        depth = 0
-        for i, ch in enumerate(s):
-            depth += ch == "{"
-            depth -= ch == "}"
-            if depth == 0 and i < len(s) - 1:
-                return s  # the first group closes early: several groups side by side
-        s = s[1:-1].strip()
-    return s
+    """Remove braces that wrap the whole text (``{{curve ...}}`` → ``curve ...``), in one pass."""
+    match: dict[int, int] = {}
+    opened: list[int] = []
+    for i, ch in enumerate(s):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}" and opened:
+            match[opened.pop()] = i
+    lo, hi = 0, len(s) - 1
+    # A layer is stripped only when its "{" closes at the very end (not "{a} {b}").
+    while lo < hi and s[lo] == "{" and match.get(lo) == hi:
+        lo, hi = lo + 1, hi - 1
+        while lo <= hi and s[lo].isspace():
+            lo += 1
+        while hi >= lo and s[hi].isspace():
+            hi -= 1
+    return s[lo:hi + 1]
 
 
 def _parse_nuke(text: str, field: str) -> Curve:
@@ -379,12 +414,12 @@ def _parse_nuke(text: str, field: str) -> Curve:
     if len(re.findall(r"\bcurve\b", s)) > 1 or (s.startswith("{") and "curve" in s):
         raise JobError(
             f"{field}: several values/curves in one Nuke knob are not supported; "
-            f"paste a single {{curve ...}} (got {text.strip()[:60]!r})"
+            f"paste a single {{curve ...}} (got {_r(text.strip()[:60])})"
         )
     tokens = s.replace("{", " { ").replace("}", " } ").split()
     if not tokens or tokens[0] != "curve":
         raise JobError(
-            f"{field}: Nuke expressions are not supported, expected {{curve ...}}, got {text.strip()[:60]!r}"
+            f"{field}: Nuke expressions are not supported, expected {{curve ...}}, got {_r(text.strip()[:60])}"
         )
     interp = "smooth"
     next_x: float | None = None
@@ -403,7 +438,7 @@ def _parse_nuke(text: str, field: str) -> Curve:
             continue
         if not re.fullmatch(_NUM, tok):
             raise JobError(
-                f"{field}: bad Nuke curve token {tok!r} (expected [K|L|S|C|R|Z] [xFRAME] VALUE [sSLOPE tSLOPE])"
+                f"{field}: bad Nuke curve token {_r(tok)} (expected [K|L|S|C|R|Z] [xFRAME] VALUE [sSLOPE tSLOPE])"
             )
         if next_x is None:
             # Nuke's rule for keys written without a frame.
@@ -421,5 +456,5 @@ def _parse_nuke(text: str, field: str) -> Curve:
         frames.append(next_x)
         next_x = None
     if not keys:
-        raise JobError(f"{field}: Nuke curve has no keys: {text.strip()[:60]!r}")
+        raise JobError(f"{field}: Nuke curve has no keys: {_r(text.strip()[:60])}")
     return _curve(field, keys)

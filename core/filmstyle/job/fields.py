@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from filmstyle import io
 from filmstyle.errors import FilmStyleError, JobError
+from filmstyle.io.frame_range import FrameRange
 from filmstyle.job.curves import Curve, parse_curve
 from filmstyle.job.params import Parameter
 
@@ -187,7 +187,7 @@ def check_value(w: Where, p: Parameter, value: Any, path: str | None = None) -> 
         if not isinstance(value, str):
             raise w.error(path, f"expected a frame range such as 1001-1100 or 1001,1010-1020, got {describe(value)}")
         try:
-            io.parse_frame_range(value)
+            FrameRange.parse(value)  # checked, never expanded: it may name a billion frames
         except FilmStyleError as exc:
             raise w.error(path, str(exc)) from None
         return value

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from filmstyle.errors import FilmStyleError, JobError, StyleError
+from filmstyle.errors import FilmStyleError, JobError, PathRefused, StyleError, clip
 from filmstyle.job.curves import Curve, Key
 from filmstyle.job.fields import (
     Where,
@@ -38,12 +38,13 @@ from filmstyle.job.fields import (
     describe,
     mapping,
 )
+from filmstyle.job.limits import PathCheck, absolute_path, check_shape
 from filmstyle.job.look import MAX_STRENGTH, Look, StyleLayer, StyleWeight, blend_model
-from filmstyle.job.masks import MaskSpec, parse_mask
+from filmstyle.job.masks import FileMask, MaskSpec, OpMask, parse_mask
 from filmstyle.job.params import BY_NAME, JOB_VERSION, Parameter, job_parameters
 from filmstyle.job.regions import Region, resolve_mask_paths
 from filmstyle.job.styles import StyleRef
-from filmstyle.job.user_styles import CustomStyleRef, resolve_any_style
+from filmstyle.job.user_styles import CustomStyleRef, resolve_any_style, style_path
 
 __all__ = [
     "JOB_VERSION",
@@ -68,7 +69,7 @@ def _upgrade_1(data: dict[str, Any]) -> dict[str, Any]:
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _upgrade_1}
 SUPPORTED_VERSIONS: tuple[int, ...] = tuple(sorted({JOB_VERSION, *UPGRADES}))
 
-_WEIGHT = Parameter("weight", "curve", "A style's blend weight (normalised per frame).", minimum=0.0)
+_WEIGHT = Parameter("weight", "curve", "A style's blend weight (normalised per frame).", minimum=0.0, maximum=1e6)
 _STYLE_KEYS = ("style", "weight")
 _REGION_KEYS = ("name", "mask", "styles", "strength")
 _LOOK_KEYS = ("styles", "strength")
@@ -229,7 +230,24 @@ def _upgrade(w: Where, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _style_entries(w: Where, value: Any, path: str, base_dir: Path) -> tuple[StyleEntry, ...]:
+def _confine(w: Where, check: PathCheck | None, field: str, path: Path) -> None:
+    """Ask the caller's allow-list about ``path`` before anything on disk is looked at."""
+    if check is None:
+        return
+    refusal = check(w.label(field), path)
+    if refusal:
+        raise PathRefused(f"{w.prefix}{clip(refusal, 300)}")
+
+
+def _mask_files(spec: MaskSpec) -> list[FileMask]:
+    if isinstance(spec, FileMask):
+        return [spec]
+    if isinstance(spec, OpMask):
+        return [f for inner in spec.masks for f in _mask_files(inner)]
+    return []
+
+
+def _style_entries(w: Where, value: Any, path: str, base_dir: Path, check: PathCheck | None) -> tuple[StyleEntry, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
@@ -246,6 +264,12 @@ def _style_entries(w: Where, value: Any, path: str, base_dir: Path) -> tuple[Sty
             raise w.error(where, "missing 'style'")
         text = check_value(w, BY_NAME["input"], item["style"], f"{where}.style")
         try:
+            named = style_path(text, base_dir=base_dir, field=f"{where}.style")
+        except FilmStyleError as exc:
+            raise w.wrap(exc, f"{where}.style") from None
+        if named is not None:
+            _confine(w, check, f"{where}.style", named)
+        try:
             ref = resolve_any_style(text, base_dir=base_dir, field=f"{where}.style")
         except FilmStyleError as exc:
             raise w.wrap(exc, f"{where}.style") from None
@@ -254,15 +278,16 @@ def _style_entries(w: Where, value: Any, path: str, base_dir: Path) -> tuple[Sty
     return tuple(entries)
 
 
-def _look_entry(w: Where, raw: Any, path: str, allowed: tuple[str, ...], base_dir: Path) -> dict[str, Any]:
+def _look_entry(w: Where, raw: Any, path: str, allowed: tuple[str, ...], base_dir: Path,
+                check: PathCheck | None) -> dict[str, Any]:
     d = mapping(w, raw, path, allowed)
     return {
-        "styles": _style_entries(w, d["styles"], f"{path}.styles", base_dir) if "styles" in d else None,
+        "styles": _style_entries(w, d["styles"], f"{path}.styles", base_dir, check) if "styles" in d else None,
         "strength": check_curve(w, BY_NAME["strength"], d["strength"], f"{path}.strength") if "strength" in d else None,
     }
 
 
-def _regions(w: Where, raw: Any, base_dir: Path) -> tuple[RegionEntry, ...]:
+def _regions(w: Where, raw: Any, base_dir: Path, check: PathCheck | None) -> tuple[RegionEntry, ...]:
     if not isinstance(raw, list):
         raise w.error("regions", f"expected a list of regions ({{mask, styles, strength}}), got {describe(raw)}")
     out = []
@@ -275,7 +300,9 @@ def _regions(w: Where, raw: Any, base_dir: Path) -> tuple[RegionEntry, ...]:
             mask = resolve_mask_paths(parse_mask(r["mask"], field=f"{where}.mask"), base_dir)
         except FilmStyleError as exc:
             raise w.wrap(exc, f"{where}.mask") from None
-        look = _look_entry(w, {k: v for k, v in r.items() if k in _LOOK_KEYS}, where, _LOOK_KEYS, base_dir)
+        for matte in _mask_files(mask):
+            _confine(w, check, f"{matte.field}.file", Path(matte.path))
+        look = _look_entry(w, {k: v for k, v in r.items() if k in _LOOK_KEYS}, where, _LOOK_KEYS, base_dir, check)
         name = check_value(w, BY_NAME["layer"], r.get("name"), f"{where}.name")
         out.append(RegionEntry(copy.deepcopy(r["mask"]), mask, look["styles"], look["strength"], name))
     return tuple(out)
@@ -295,6 +322,7 @@ def job_from_data(
     base_dir: Path,
     source: str = "<request>",
     lines: Mapping[str, int] | None = None,
+    check_path: PathCheck | None = None,
 ) -> Job:
     """Validate and compile plain job data (a parsed YAML document or a JSON request body).
 
@@ -303,12 +331,19 @@ def job_from_data(
         base_dir: where relative input, output, style-image and matte paths resolve from.
         source: names the job in messages (a file name; ``"<...>"`` names are not printed).
         lines: field path → line number, for messages.
+        check_path: an allow-list (the worker's): called with ``(field, absolute path)`` for every
+            file the job names (input, output, style images, ``custom:`` models, mattes, the OCIO
+            config) before anything looks at that file, so a refusal says nothing about what
+            exists; returns a one-line refusal or None.
 
     Raises:
         JobError: one line naming the field path (and line): unknown keys with close matches,
-            wrong types, values out of range, bad curves, masks or styles, unsupported versions.
+            wrong types, values out of range, bad curves, masks or styles, unsupported versions,
+            data nested too deep or too large (:mod:`filmstyle.job.limits`).
+        PathRefused: ``check_path`` refused a path.
     """
     w = Where(source, lines or {})
+    check_shape(data, where=lambda path: f"{w.prefix}{w.label(path)}")
     if not isinstance(data, Mapping):
         raise w.error("job", f"expected a mapping of fields, got {describe(data)}")
     d = _upgrade(w, dict(data))
@@ -325,15 +360,31 @@ def job_from_data(
             values[param.name] = _default(param)
             continue
         if param.kind == "styles":
-            value: Any = _style_entries(w, raw, param.path, base_dir)  # type: ignore[arg-type]
+            value: Any = _style_entries(w, raw, param.path, base_dir, check_path)  # type: ignore[arg-type]
         elif param.kind == "regions":
-            value = None if raw is None else _regions(w, raw, base_dir)
+            value = None if raw is None else _regions(w, raw, base_dir, check_path)
         elif param.kind == "look":
-            value = LookEntry(**_look_entry(w, {} if raw is None else raw, param.path, _LOOK_KEYS, base_dir))  # type: ignore[arg-type]
+            value = LookEntry(**_look_entry(w, {} if raw is None else raw, param.path, _LOOK_KEYS, base_dir,  # type: ignore[arg-type]
+                                            check_path))
         elif param.kind == "curve" and raw is None:
             raise w.error(param.path, f"expected a number or a curve, got {describe(raw)}")  # type: ignore[arg-type]
         else:
             value = check_value(w, param, raw, param.path)
+            if param.kind == "path" and value is not None and not value.startswith("ocio://"):
+                # input and output keep their own name checks (where frames are found and written)
+                try:
+                    where = absolute_path(value, base_dir, param.path, names=param.name == "ocio")  # type: ignore[arg-type]
+                except FilmStyleError as exc:
+                    raise w.wrap(exc, param.path) from None  # type: ignore[arg-type]
+                _confine(w, check_path, param.path, where)  # type: ignore[arg-type]
+            if param.kind == "frame_files" and value is not None:
+                for frame, file in value:
+                    field = f"{param.path}[{frame}]"
+                    try:
+                        where = absolute_path(file, base_dir, field)
+                    except FilmStyleError as exc:
+                        raise w.wrap(exc, field) from None
+                    _confine(w, check_path, field, where)
         values[param.name] = _default(param) if value is None else value
     frozen = MappingProxyType(values)
     return Job(frozen, _compile(w, frozen, base_dir), base_dir, source, MappingProxyType(dict(lines or {})))

@@ -53,6 +53,7 @@ __all__ = [
     "TILING_MODES",
     "AUTO_TILE_PIXELS",
     "DEFAULT_TILE_SIZE",
+    "MAX_TILE_SIZE",
     "DEFAULT_CUT_THRESHOLD",
 ]
 
@@ -69,6 +70,8 @@ TILING_MODES = ("auto", "on", "off")
 #: fast runner (about 3.2 GB peak at 3840x2160 on CPU, time linear in pixels); 6K and 8K tile.
 AUTO_TILE_PIXELS = 4096 * 2304
 DEFAULT_TILE_SIZE = 1024
+#: Larger tiles than this would hold an 8K frame whole, which tiling exists to avoid.
+MAX_TILE_SIZE = 8192
 #: Luma-histogram distance (0..2) above which a frame may start a new shot.
 DEFAULT_CUT_THRESHOLD = 0.35
 
@@ -191,9 +194,10 @@ _CURVE_HOSTS = {"nuke": "Double_Knob", "fuse": "SliderControl", "panel": "curve"
 #: Every setting, in the order the template, ``--help`` and host panels show them.
 PARAMETERS: tuple[Parameter, ...] = (
     # -- files ---------------------------------------------------------------------------------
-    _p("input", "path", "Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr, or one file.",
+    _p("input", "path", "Source frame or sequence: shot.####.exr, shot.%04d.exr, shot.$F4.exr, or one file; "
+       "or a movie (MOV/MP4/MXF: ProRes, DNxHR, H.264, H.265), frames numbered from its timecode or 1001.",
        required=True, cli="ARGUMENT", template="plates/shot.####.exr"),
-    _p("output", "path", "Output frame or sequence pattern (never a source frame).",
+    _p("output", "path", "Output frame or sequence pattern (never a source frame), or a ProRes .mov.",
        required=True, cli="ARGUMENT", template="render/shot_styled.####.exr"),
     _p("frames", "frames", "Frames to render: 1001-1100, 1001-1100x2 or 1001,1005,1010-1020 "
        "(default: every frame of the input on disk).", template="1001-1100", template_commented=True),
@@ -242,19 +246,21 @@ PARAMETERS: tuple[Parameter, ...] = (
        cli="--keyframe", multiple=True, template="{1040: paint/shot_styled.1040.exr}", template_commented=True),
     # -- colour ----------------------------------------------------------------------------------
     _p("ocio", "path", "OCIO config file or URI (default: $OCIO, else the built-in ACES studio config).",
-       path="color.ocio", label="OCIO config", hosts={"nuke": "File_Knob", "panel": "file"}),
+       path="color.ocio", label="OCIO config", hosts={"nuke": "File_Knob", "fuse": "FileControl", "panel": "file"}),
     _p("input_colorspace", "string", "Colourspace of the source (default per format: EXR ACEScg, DPX as "
        "tagged, PNG/JPEG/TIFF sRGB).", path="color.input_colorspace", label="input colourspace",
-       hosts={"nuke": "String_Knob", "panel": "colorspace"}, host={"default": "scene_linear"}),
+       hosts={"nuke": "String_Knob", "fuse": "ComboControl", "panel": "colorspace"},
+       host={"default": "scene_linear"}),
     _p("working_space", "string", "Space the network runs in (default: filmstyle's display shaper; or any "
        "config colourspace).", path="color.working_space"),
     _p("output_colorspace", "string", "Colourspace of output in another format than the source (default "
        "that format's: EXR ACEScg, DPX ADX10, PNG/JPEG/TIFF sRGB).", path="color.output_colorspace"),
     # -- model -----------------------------------------------------------------------------------
     _p("device", "choice", "Where the network runs.", default="cpu", choices=DEVICES,
-       hosts={"nuke": "Enumeration_Knob", "panel": "combo"}),
+       hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl", "panel": "combo"}),
     _p("precision", "choice", "Network precision: fp32, fp16 (CUDA) or bf16 (slow on most CPUs).",
-       default="fp32", choices=PRECISIONS, hosts={"nuke": "Enumeration_Knob", "panel": "combo"}),
+       default="fp32", choices=PRECISIONS, hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl",
+                                                  "panel": "combo"}),
     # -- output ----------------------------------------------------------------------------------
     _p("bit_depth", "choice", "Output depth (default: the source's).", choices=BIT_DEPTHS,
        aliases={"8": 8, "10": 10, "12": 12, "16": 16}),
@@ -280,21 +286,23 @@ PARAMETERS: tuple[Parameter, ...] = (
        default=0.0, minimum=0.0, maximum=1.0, off=0.0, label="tone", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
     _p("histogram_match", "curve", "Match the plate's per-channel histograms, 0..1 (number or curve).",
        default=0.0, minimum=0.0, maximum=1.0, off=0.0),
+    # 0.25 runs the network at 4320 rows (8K) whatever the plate; beyond 135 it would run below 8.
     _p("stroke_scale", "number", "Strokes sized as at 1080 rows times this, at any resolution (default: the "
-       "network at full resolution).", minimum=0.0, exclusive_minimum=True, template="1",
+       "network at full resolution).", minimum=0.25, maximum=100.0, template="1",
        template_commented=True, label="stroke scale", soft_range=(0.0, 4.0),
        hosts={"nuke": "Double_Knob", "fuse": "SliderControl", "panel": "slider"}, host={"none": 0.0}),
     _p("stroke_detail", "number", "With stroke_scale: the plate's fine detail added back, 0..1.",
        default=1.0, minimum=0.0, maximum=1.0, template_commented=True),
     _p("tiling", "choice", f"auto (tile frames above {AUTO_TILE_PIXELS // 2304}x2304 pixels), on or off.",
        default="auto", choices=TILING_MODES, aliases={True: "on", False: "off"}),
-    _p("tile_size", "integer", "Tile side in pixels.", default=DEFAULT_TILE_SIZE, minimum=64, unit="px",
+    _p("tile_size", "integer", "Tile side in pixels.", default=DEFAULT_TILE_SIZE, minimum=64, maximum=MAX_TILE_SIZE,
+       unit="px",
        template_commented=True),
     _p("shot_stats", "bool", "Freeze the network's instance-norm statistics per shot (no tone pumping; "
        "reset on cuts).", default=False),
     Parameter("mask_channel", "choice", "Which channel of the Mask input limits the look.",
               choices=("rgba.alpha", "rgba.red", "rgba.green", "rgba.blue"), default="rgba.alpha", cli=None,
-              label="mask channel", hosts={"nuke": "Enumeration_Knob", "panel": "combo"},
+              label="mask channel", hosts={"nuke": "Enumeration_Knob", "fuse": "ComboControl", "panel": "combo"},
               host={"role": "mask"}),
 )
 

@@ -12,6 +12,7 @@ from filmstyle import io
 from filmstyle.errors import InputError, OutputError
 from filmstyle.job.look import Look, NetworkOptions
 from filmstyle.job.model import Job
+from filmstyle.job.preflight import check_mattes, check_outputs_are_not_inputs
 from filmstyle.job.regions import Region, RegionSet
 
 __all__ = ["RenderPlan", "build_plan"]
@@ -78,6 +79,8 @@ def build_plan(job: Job) -> RenderPlan:
     out_format = io.format_for_path(first_out)
     if out_format is None:
         raise OutputError(f"{first_out}: unknown image extension {first_out.suffix!r}")
+    io.check_output_paths([Path(output.pattern)] if output.is_movie else (output.path(f) for f in output.frames),
+                          format_name=None if output.is_movie else out_format)  # a movie is written by PyAV
     if job.output_colorspace is not None:
         src_format = io.format_for_path(source.path(source.frames[0]))
         if src_format == out_format:
@@ -89,6 +92,8 @@ def build_plan(job: Job) -> RenderPlan:
         out = output.path(frame).resolve()
         if out in sources:
             raise OutputError(f"output {out} is a source frame; choose another output path")
+    check_outputs_are_not_inputs(job, source, output)
+    check_mattes(job, source)
     compiled = job.compiled
     params = dict(compiled.params)
     keyframes = []
@@ -107,6 +112,8 @@ def build_plan(job: Job) -> RenderPlan:
     options = None
     if job.bit_depth is not None or job.compression is not None:
         options = io.WriteOptions(bit_depth=job.bit_depth, compression=job.compression)
+    if output.is_movie:  # one file, no resume: refused here rather than after the first frames
+        io.check_movie_output(output.pattern, output.frames, overwrite=bool(params["overwrite"]), options=options)
     network = NetworkOptions(tiling=job.tiling, tile_size=job.tile_size, stroke_scale=job.stroke_scale,
                              stroke_detail=job.stroke_detail, shot_stats=job.shot_stats)
     return RenderPlan(source, output, compiled.looks, compiled.regions, compiled.default,

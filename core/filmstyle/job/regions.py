@@ -34,6 +34,7 @@ import numpy as np
 
 from filmstyle.errors import InputError
 from filmstyle.job.curves import Curve, Key
+from filmstyle.job.limits import absolute_path
 from filmstyle.job.masks import (
     EllipseMask,
     FileMask,
@@ -121,8 +122,7 @@ def shift_mask(spec: MaskSpec, dx: float, dy: float) -> MaskSpec:
 def resolve_mask_paths(spec: MaskSpec, base_dir: Path) -> MaskSpec:
     """The mask with relative ``file`` matte patterns made absolute from ``base_dir``."""
     if isinstance(spec, FileMask):
-        p = Path(spec.path).expanduser()
-        return dataclasses.replace(spec, path=str(p if p.is_absolute() else Path(base_dir) / p))
+        return dataclasses.replace(spec, path=str(absolute_path(spec.path, Path(base_dir), f"{spec.field}.file")))
     if isinstance(spec, OpMask):
         return dataclasses.replace(spec, masks=tuple(resolve_mask_paths(m, base_dir) for m in spec.masks))
     return spec

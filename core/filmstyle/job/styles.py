@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from filmstyle.errors import StyleError
+from filmstyle.errors import StyleError, clip
+from filmstyle.job.limits import absolute_path, is_file
 
 __all__ = [
     "BUILTIN_STYLES",
@@ -20,6 +21,7 @@ __all__ = [
     "StyleRef",
     "builtin_index",
     "resolve_style",
+    "image_style_path",
 ]
 
 #: Readable names of the 26 looks of the multi-style network, in the network's index order.
@@ -105,21 +107,28 @@ def resolve_style(text: str, *, base_dir: Path | None = None, field: str = "styl
         StyleError: unknown name (with close matches), or an image path that does not exist.
     """
     if not isinstance(text, str) or not text.strip():
-        raise StyleError(f"{field}: expected a built-in style name or an image path, got {text!r}")
+        raise StyleError(f"{field}: expected a built-in style name or an image path, got {clip(repr(text), 60)}")
     index = builtin_index(text)
     if index is not None:
         return StyleRef(kind="builtin", index=index)
-    path = Path(text).expanduser()
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    looks_like_file = path.suffix.lower() in IMAGE_STYLE_EXTENSIONS or "/" in text or "\\" in text
-    if looks_like_file:
+    path = image_style_path(text, base_dir, field)
+    if path is not None:
         if path.suffix.lower() not in IMAGE_STYLE_EXTENSIONS:
             valid = ", ".join(sorted(IMAGE_STYLE_EXTENSIONS))
-            raise StyleError(f"{field}: {text}: not an image type usable as a style (valid: {valid})")
-        if not path.is_file():
-            raise StyleError(f"{field}: style image not found: {path}")
+            raise StyleError(f"{field}: {clip(text, 80)}: not an image type usable as a style (valid: {valid})")
+        if not is_file(path, field):
+            raise StyleError(f"{field}: style image not found: {clip(path, 120)}")
         return StyleRef(kind="image", path=path.resolve())
-    close = difflib.get_close_matches(text.strip().lower(), BUILTIN_STYLES, n=3, cutoff=0.5)
+    close = difflib.get_close_matches(text.strip().lower()[:100], BUILTIN_STYLES, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `filmstyle styles` lists them"
-    raise StyleError(f"{field}: unknown style {text!r} (not a built-in name and not an image file){hint}")
+    raise StyleError(f"{field}: unknown style {clip(repr(text), 60)} (not a built-in name and not an image file){hint}")
+
+
+def image_style_path(text: str, base_dir: Path | None, field: str = "style") -> Path | None:
+    """The image file a style string names (absolute when ``base_dir`` is given), or None when it
+    is a name: it names a file when it has an image extension or a folder separator. Nothing on
+    disk is looked at."""
+    suffix = Path(text).suffix.lower()
+    if suffix in IMAGE_STYLE_EXTENSIONS or "/" in text or "\\" in text:
+        return absolute_path(text, base_dir, field)
+    return None

@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from filmstyle.config import config_dir
-from filmstyle.errors import StyleError
-from filmstyle.job.styles import IMAGE_STYLE_EXTENSIONS, StyleRef, builtin_index, resolve_style
+from filmstyle.errors import StyleError, clip
+from filmstyle.job.limits import absolute_path, is_file
+from filmstyle.job.styles import IMAGE_STYLE_EXTENSIONS, StyleRef, builtin_index, image_style_path, resolve_style
 
-__all__ = ["MODEL_EXTENSIONS", "STYLES_ENV", "CustomStyleRef", "styles_file", "load_user_styles", "resolve_any_style"]
+__all__ = ["MODEL_EXTENSIONS", "STYLES_ENV", "CustomStyleRef", "styles_file", "load_user_styles", "resolve_any_style",
+           "style_path"]
 
 #: Files accepted as user models.
 MODEL_EXTENSIONS: frozenset[str] = frozenset({".pth", ".pt", ".onnx"})
@@ -91,19 +93,17 @@ def load_user_styles(path: Path | None = None) -> dict[str, Any]:
 
 
 def _custom(text: str, base: Path | None, field: str, value_range: Any = None, name: str | None = None) -> CustomStyleRef:
-    p = Path(text).expanduser()
-    if not p.is_absolute() and base is not None:
-        p = base / p
+    p = absolute_path(text, base, field)
     if p.suffix.lower() not in MODEL_EXTENSIONS:
-        raise StyleError(f"{field}: {text}: not a model file (valid: {', '.join(sorted(MODEL_EXTENSIONS))})")
-    if not p.is_file():
-        raise StyleError(f"{field}: model file not found: {p}")
+        raise StyleError(f"{field}: {clip(text, 80)}: not a model file (valid: {', '.join(sorted(MODEL_EXTENSIONS))})")
+    if not is_file(p, field):
+        raise StyleError(f"{field}: model file not found: {clip(p, 120)}")
     vr = None
     if value_range is not None:
         if (not isinstance(value_range, (list, tuple)) or len(value_range) != 2
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range)
                 or value_range[0] >= value_range[1]):
-            raise StyleError(f"{field}: value_range must be [low, high] with low < high, got {value_range!r}")
+            raise StyleError(f"{field}: value_range must be [low, high] with low < high, got {clip(repr(value_range), 60)}")
         vr = (float(value_range[0]), float(value_range[1]))
     return CustomStyleRef(p.resolve(), vr, name)
 
@@ -117,10 +117,22 @@ def _named(name: str, entry: Any, field: str) -> StyleRef | CustomStyleRef:
             raise StyleError(f"{where}: expected a path or {{model: PATH, value_range: [low, high]}}")
         return _custom(entry["model"], base, where, entry.get("value_range"), name)
     if not isinstance(entry, str) or not entry.strip():
-        raise StyleError(f"{where}: expected a model or image path, got {entry!r}")
+        raise StyleError(f"{where}: expected a model or image path, got {clip(repr(entry), 60)}")
     if Path(entry).suffix.lower() in IMAGE_STYLE_EXTENSIONS:
         return resolve_style(entry, base_dir=base, field=where)
     return _custom(entry, base, where, None, name)
+
+
+def style_path(text: str, *, base_dir: Path | None = None, field: str = "style") -> Path | None:
+    """The file a style string itself names (a ``custom:`` model or an image), or None for a
+    built-in look or a user style name (whose files the user styles file names). Nothing on disk
+    is looked at, so a caller can check the path before :func:`resolve_any_style` opens it."""
+    stripped = text.strip()
+    if builtin_index(stripped) is not None:
+        return None
+    if stripped.lower().startswith(_PREFIX):
+        return absolute_path(stripped[len(_PREFIX):].strip(), base_dir, field)
+    return image_style_path(text, base_dir, field)
 
 
 def resolve_any_style(text: str, *, base_dir: Path | None = None, field: str = "style") -> StyleRef | CustomStyleRef:

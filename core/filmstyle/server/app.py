@@ -11,11 +11,14 @@ bodies over the size limit get 413; errors are ``{"detail": "<one line>"}``.
 ``GET  /jobs/{id}``            state, done/total frames, written, skipped, fps, error
 ``POST /jobs/{id}/cancel``     stop after the current frame (a queued job never starts)
 ``GET  /jobs/{id}/result``     output pattern and the frames written/skipped so far
+``/shots/{tool}/...``          one frame at a time for a host tool that keeps shot state in the
+                               worker (see :mod:`filmstyle.server.shot_routes`)
 =============================  =============================================================
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -28,13 +31,14 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from filmstyle import __version__
-from filmstyle.errors import FilmStyleError
+from filmstyle.errors import FilmStyleError, PathRefused, WorkerError, clip
 from filmstyle.job.paths import job_paths
 from filmstyle.server import discovery
 from filmstyle.server.discovery import PathPolicy
 from filmstyle.server.queue import JobQueue, parse_job
+from filmstyle.server.shot_routes import add_shot_routes
 
-__all__ = ["WorkerSettings", "create_app", "serve", "MAX_BODY_BYTES"]
+__all__ = ["WorkerSettings", "create_app", "serve", "listen", "MAX_BODY_BYTES"]
 
 log = logging.getLogger("filmstyle.server")
 MAX_BODY_BYTES = 1 << 20  # a job with per-frame keys for a few thousand frames fits easily
@@ -50,7 +54,13 @@ class WorkerSettings:
 
 
 class _Guard:
-    """Pure ASGI middleware: bearer token on every request, and a cap on the body size."""
+    """Pure ASGI middleware: bearer token on every request, and a cap on the body size.
+
+    A body is read here, whole, before the app sees it: one over the limit (declared by
+    Content-Length or found while reading a chunked upload) is answered 413 without the app ever
+    running. The rest of an oversized body is read and dropped, up to :data:`_DRAIN_BYTES`, so a
+    client still sending reads the 413 instead of a reset connection.
+    """
 
     def __init__(self, app, token: str, max_body: int) -> None:
         self.app, self.token, self.max_body = app, token.encode(), max_body
@@ -65,27 +75,54 @@ class _Guard:
             return await _reply(send, 401, "missing or wrong bearer token (see worker.json)",
                                 {b"www-authenticate": b"Bearer"})
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            return await _reply(send, 413, f"request body over {self.max_body} bytes")
-        seen = 0
-
-        async def limited():
-            nonlocal seen
+        too_large = f"request body over {self.max_body} bytes"
+        if length is not None:
+            if not length.isdigit():
+                return await _reply(send, 400, "Content-Length is not a number")
+            declared = int(length) if len(length) <= 18 else None
+            if declared is None or declared > self.max_body:
+                if declared is not None and declared <= _DRAIN_BYTES:
+                    await _drain(receive, declared)
+                return await _reply(send, 413, too_large)
+        chunks, seen, more = [], 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge()
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body = message.get("body", b"")
+            seen += len(body)
+            more = message.get("more_body", False)
+            if seen > self.max_body:
+                if more:
+                    await _drain(receive, _DRAIN_BYTES)
+                return await _reply(send, 413, too_large)
+            chunks.append(body)
+        replayed = False
 
-        try:
-            return await self.app(scope, limited, send)
-        except _TooLarge:
-            return await _reply(send, 413, f"request body over {self.max_body} bytes")
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
 
 
-class _TooLarge(Exception):
-    pass
+#: Most of an oversized body read and dropped before the 413 goes out.
+_DRAIN_BYTES = 64 << 20
+
+
+async def _drain(receive, limit: int) -> None:
+    """Read and drop up to ``limit`` bytes of the request body (or until it ends)."""
+    seen = 0
+    while seen <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def _reply(send, status: int, detail: str, extra: dict | None = None) -> None:
@@ -108,13 +145,16 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
                   description="Local style-transfer render worker; see filmstyle.server.")
     app.state.queue = work
 
-    def one_line(text: str) -> str:
-        return " ".join(str(text).split())
+    def confine(field_name: str, path: Path) -> str | None:
+        return policy.check(path, field_name)
+
+    def one_line(text: object) -> str:
+        return clip(" ".join(str(text).split()), 500)
 
     def record_or_404(job_id: str):
         record = work.get(job_id)
         if record is None:
-            raise HTTPException(404, f"no job {job_id!r}")
+            raise HTTPException(404, f"no job {clip(repr(job_id), 60)}")
         return record
 
     @app.get("/health")
@@ -134,12 +174,18 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
         raw = await request.body()
         try:
             data = json.loads(raw)
+        except RecursionError:
+            return JSONResponse({"detail": "body: JSON nested too deeply"}, status_code=422)
         except ValueError as exc:
-            return JSONResponse({"detail": f"body: not valid JSON ({one_line(exc)})"}, status_code=422)
+            return JSONResponse({"detail": f"body: not valid JSON ({one_line(clip(exc, 120))})"}, status_code=422)
         try:
-            job = parse_job(data, base_dir)
+            # Every path the job names is checked against the allow-list before it is looked at.
+            job = parse_job(data, base_dir, check_path=confine)
+        except PathRefused as exc:
+            return JSONResponse({"detail": one_line(exc)}, status_code=403)
         except FilmStyleError as exc:
             return JSONResponse({"detail": one_line(exc)}, status_code=422)
+        # Files the job reads without naming them (a user style's model) are confined too.
         for where, path in job_paths(job):
             refusal = policy.check(path, where)
             if refusal:
@@ -166,6 +212,8 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
     def result(job_id: str) -> dict:
         return record_or_404(job_id).result()
 
+    add_shot_routes(app, work, policy, base_dir)
+
     @app.exception_handler(HTTPException)
     async def http_error(request, exc: HTTPException):
         return JSONResponse({"detail": one_line(exc.detail)}, status_code=exc.status_code)
@@ -179,7 +227,14 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
 _JOB_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/Job"}}}}}
 _ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_JOB_RESPONSES = {422: {"description": "The job is invalid (one line naming the field).", **_ERROR},
+_STATUS = {"type": "object", "required": ["id", "state", "done", "total", "written", "skipped", "fps", "error", "output"],
+           "properties": {"id": {"type": "string"}, "state": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
+                          "done": {"type": "integer"}, "total": {"type": "integer"}, "written": {"type": "integer"},
+                          "skipped": {"type": "integer"}, "fps": {"type": "number"},
+                          "error": {"type": ["string", "null"]}, "output": {"type": "string"}}}
+_JOB_RESPONSES = {202: {"description": "Queued: the job's status.",
+                        "content": {"application/json": {"schema": _STATUS}}},
+                  422: {"description": "The job is invalid (one line naming the field).", **_ERROR},
                   403: {"description": "A path outside the allowed folders.", **_ERROR},
                   413: {"description": "The request body is over the size limit.", **_ERROR}}
 
@@ -200,8 +255,55 @@ def _openapi(app: FastAPI) -> dict:
         schemas["Job"] = job
         schemas["Error"] = {"type": "object", "required": ["detail"],
                             "properties": {"detail": {"type": "string", "description": "One line."}}}
+        _document_guard(doc)
         app.openapi_schema = doc
     return app.openapi_schema
+
+
+def _document_guard(doc: dict) -> None:
+    """What the guard and the routes answer besides FastAPI's own: the bearer scheme and 401 on
+    every operation, 413 where a body is read, 404 for an unknown job (whose id, a plain string,
+    can never fail FastAPI's validation, so its 422 is not listed)."""
+    doc.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer", "description": "The token from worker.json."}
+    doc["security"] = [{"bearer": []}]
+    for path, operations in doc.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"description": "Missing or wrong bearer token.", **_ERROR})
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": "The request body is over the size limit.", **_ERROR})
+            if path.startswith("/jobs/{job_id}"):
+                responses.pop("422", None)
+                responses.setdefault("404", {"description": "No job with that id.", **_ERROR})
+    schemas = doc["components"].setdefault("schemas", {})
+    if '/HTTPValidationError"' not in json.dumps(doc.get("paths", {})):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (0 picks a free port).
+
+    Raises:
+        WorkerError: a port outside 0..65535, one another program holds, or an address this
+            machine does not have, in one line.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise WorkerError(f"--port: expected 0..65535 (0 picks a free port), got {clip(port, 20)}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(64)
+    except (OSError, OverflowError, UnicodeError) as exc:
+        sock.close()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        hint = "; another program (or worker) is listening there, pick another --port or 0" if (
+            getattr(exc, "errno", None) == errno.EADDRINUSE) else ""
+        raise WorkerError(f"cannot listen on {clip(host, 60)}:{port}: {clip(reason, 100)}{hint}") from None
+    return sock
 
 
 def serve(
@@ -224,13 +326,9 @@ def serve(
     import uvicorn
 
     discovery.check_bind(host, allow_remote)
+    sock = listen(host, port)
     settings = settings or WorkerSettings()
     guarded = create_app(settings)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(64)
     info = {"host": host, "port": sock.getsockname()[1], "token": settings.token, "pid": os.getpid()}
     path = discovery.write_worker_file(info)
     log.info("worker listening on %s:%s (%s)", host, info["port"], path)

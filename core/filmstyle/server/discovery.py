@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from filmstyle.config import CONFIG_ENV, config_dir
-from filmstyle.errors import WorkerError
+from filmstyle.errors import WorkerError, clip
 
 __all__ = [
     "LOOPBACK_HOSTS",
@@ -79,7 +79,7 @@ def check_bind(host: str, allow_remote: bool) -> None:
     """Refuse any bind address but loopback unless the user asked for remote access."""
     if host not in LOOPBACK_HOSTS and not allow_remote:
         raise WorkerError(
-            f"--host: expected a loopback address ({', '.join(sorted(LOOPBACK_HOSTS))}), got {host!r}; "
+            f"--host: expected a loopback address ({', '.join(sorted(LOOPBACK_HOSTS))}), got {clip(repr(host), 60)}; "
             "pass --allow-remote to listen on other interfaces (anyone holding the token can then render)"
         )
 
@@ -96,11 +96,14 @@ class PathPolicy:
     def allows(self, path: str | Path) -> bool:
         if not self.roots:
             return True
-        resolved = Path(path).expanduser().resolve()
+        try:
+            resolved = Path(path).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, an unknown ~user, a NUL
+            return False
         return any(resolved == root or root in resolved.parents for root in self.roots)
 
     def check(self, path: str | Path, field_name: str) -> str | None:
         """The one-line refusal for ``path``, or ``None`` when it is allowed."""
         if self.allows(path):
             return None
-        return f"{field_name}: {path} is outside the worker's allowed folders"
+        return f"{field_name}: {clip(path, 160)} is outside the worker's allowed folders"

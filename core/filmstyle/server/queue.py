@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from filmstyle.engine.pipeline import FramePipeline
 from filmstyle.engine.sequence import render_sequence
 from filmstyle.engine.stylize import FrameStylizer
 from filmstyle.errors import FilmStyleError, RenderCancelled
+from filmstyle.job.limits import PathCheck
 from filmstyle.job.model import Job, job_from_data
 from filmstyle.job.plan import RenderPlan
 
@@ -29,9 +31,10 @@ log = logging.getLogger("filmstyle.server")
 STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
-def parse_job(data: Any, base_dir: Path) -> Job:
-    """A request body as a validated :class:`~filmstyle.job.model.Job`."""
-    return job_from_data(data, base_dir=base_dir, source="<request>")
+def parse_job(data: Any, base_dir: Path, *, check_path: PathCheck | None = None) -> Job:
+    """A request body as a validated :class:`~filmstyle.job.model.Job`; ``check_path`` is the
+    allow-list every path the job names is checked against before anything looks at it."""
+    return job_from_data(data, base_dir=base_dir, source="<request>", check_path=check_path)
 
 
 class _CachedStylizer(FrameStylizer):
@@ -73,6 +76,8 @@ class JobRecord:
     started: float | None = None
     finished: float | None = None
     cancel_requested: bool = False
+    #: Builds the frame pipeline on the render thread instead of a fresh one (shot sessions).
+    make_pipeline: Callable[[RenderPlan, FrameStylizer], FramePipeline] | None = field(default=None, repr=False)
 
     def status(self) -> dict:
         end = self.finished or time.time()
@@ -111,9 +116,10 @@ class JobQueue:
         self._thread.start()
 
     # -- public -----------------------------------------------------------------------------
-    def submit(self, plan: RenderPlan) -> JobRecord:
+    def submit(self, plan: RenderPlan, *,
+               make_pipeline: Callable[[RenderPlan, FrameStylizer], FramePipeline] | None = None) -> JobRecord:
         record = JobRecord(id=f"{next(self._counter):04d}-{uuid.uuid4().hex[:8]}", plan=plan,
-                           total=len(plan.source.frames))
+                           total=len(plan.source.frames), make_pipeline=make_pipeline)
         with self._lock:
             self._jobs[record.id] = record
         self._queue.put(record.id)
@@ -186,7 +192,10 @@ class JobQueue:
                 record.frames.append({"frame": result.frame, "path": str(result.path), "status": result.status})
 
         try:
-            pipeline = FramePipeline(plan, stylizer=stylizer)
+            if record.make_pipeline is not None:
+                pipeline = record.make_pipeline(plan, stylizer)
+            else:
+                pipeline = FramePipeline(plan, stylizer=stylizer)
             stylizer.pipeline = pipeline
             render_sequence(plan, progress=on_frame, pipeline=pipeline,
                             should_stop=lambda: self._should_stop(record))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from filmstyle.errors import InputError
+from filmstyle.errors import InputError, clip
 from filmstyle.job.curves import Curve
 from filmstyle.job.masks.raster import (
     REC709_LUMA,
@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 Pair = tuple[Curve, Curve]
+
+
+def _r(value: object) -> str:
+    return clip(repr(value), 60)
 
 
 @dataclass(frozen=True)
@@ -146,11 +150,11 @@ class ChannelMask(MaskSpec):
 
     def evaluate(self, frame: float, ctx: MaskContext) -> np.ndarray:
         if ctx.channel is None:
-            raise InputError(f"{self.field}.channel: {self.channel!r} needs the input frame's channels, none given")
-        a = _fit_check(np.asarray(ctx.channel(self.channel)), f"{self.field}.channel {self.channel!r}")
+            raise InputError(f"{self.field}.channel: {_r(self.channel)} needs the input frame's channels, none given")
+        a = _fit_check(np.asarray(ctx.channel(self.channel)), f"{self.field}.channel {_r(self.channel)}")
         if a.shape != (ctx.height, ctx.width):
             raise InputError(
-                f"{self.field}.channel: {self.channel!r} is {a.shape[1]}x{a.shape[0]}, "
+                f"{self.field}.channel: {_r(self.channel)} is {a.shape[1]}x{a.shape[0]}, "
                 f"frame is {ctx.width}x{ctx.height}"
             )
         return a.astype(np.float32)

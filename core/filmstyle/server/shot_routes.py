@@ -1,0 +1,99 @@
+"""HTTP routes for per-tool shot state (see :mod:`filmstyle.server.shots`).
+
+=============================  =============================================================
+``POST   /shots/{tool}/frames``  one frame for a host tool → 202 ``{id, state, ...}`` (poll
+                                 ``/jobs/{id}``); 422 invalid, 403 a path outside the allowed folders
+``GET    /shots/{tool}``         the tool's last frame and key (404 when it keeps no state)
+``DELETE /shots/{tool}``         forget the tool's state
+=============================  =============================================================
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from filmstyle.errors import FilmStyleError, PathRefused, clip
+from filmstyle.job.paths import job_paths
+from filmstyle.server.discovery import PathPolicy
+from filmstyle.server.queue import JobQueue, parse_job
+from filmstyle.server.shots import ShotSessions, parse_shot_request
+
+__all__ = ["add_shot_routes"]
+
+# What the OpenAPI document says these routes answer (the body is read by the job model, so
+# FastAPI cannot infer it).
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["frame", "key", "job"], "additionalProperties": False,
+    "properties": {"frame": {"type": "integer"}, "key": {"type": "string", "minLength": 1},
+                   "job": {"$ref": "#/components/schemas/Job"},
+                   "previous": {"type": ["object", "null"], "properties": {
+                       "frame": {"type": "integer"}, "key": {"type": "string"}, "input": {"type": "string"},
+                       "output": {"type": "string"}}}}}}}}}
+_FRAME_RESPONSES = {422: {"description": "The request is invalid (one line naming the field).", **_ERROR},
+                    403: {"description": "A path outside the allowed folders.", **_ERROR}}
+_STATE_RESPONSES = {404: {"description": "The tool keeps no state.", **_ERROR}}
+
+
+def _one_line(text: object) -> str:
+    return clip(" ".join(str(text).split()), 500)
+
+
+def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: Path) -> ShotSessions:
+    """Add the ``/shots`` routes to ``app``; returns the sessions (also ``app.state.shots``)."""
+    sessions = ShotSessions()
+    app.state.shots = sessions
+
+    @app.post("/shots/{tool}/frames", status_code=202, openapi_extra=_REQUEST, responses=_FRAME_RESPONSES)
+    async def shot_frame(tool: str, request: Request):
+        raw = await request.body()
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            return JSONResponse({"detail": "body: JSON nested too deeply"}, status_code=422)
+        except ValueError as exc:
+            return JSONResponse({"detail": f"body: not valid JSON ({_one_line(exc)})"}, status_code=422)
+        try:
+            shot = parse_shot_request(tool, data)
+            # every path the job names is checked before anything looks at it
+            job = parse_job(shot.job, base_dir, check_path=lambda where, path: policy.check(path, f"job.{where}"))
+        except PathRefused as exc:
+            return JSONResponse({"detail": _one_line(exc)}, status_code=403)
+        except FilmStyleError as exc:
+            return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+        paths = [(f"job.{where}", path) for where, path in job_paths(job)]
+        for where, text in (("previous.input", shot.previous_input), ("previous.output", shot.previous_output)):
+            if text:
+                paths.append((where, Path(text) if Path(text).is_absolute() else base_dir / text))
+        for where, path in paths:
+            refusal = policy.check(path, where)
+            if refusal:
+                return JSONResponse({"detail": refusal}, status_code=403)
+        try:
+            from filmstyle.job.plan import build_plan
+
+            plan = build_plan(job)
+        except FilmStyleError as exc:
+            return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+        if len(plan.source.frames) != 1:
+            return JSONResponse({"detail": f"job.frames: a shot request renders one frame, got "
+                                           f"{len(plan.source.frames)}"}, status_code=422)
+        record = work.submit(plan, make_pipeline=sessions.pipeline_factory(shot))
+        return JSONResponse(record.status(), status_code=202)
+
+    @app.get("/shots/{tool}", responses=_STATE_RESPONSES)
+    def shot_state(tool: str) -> dict:
+        state = sessions.describe(tool)
+        if state is None:
+            raise HTTPException(404, f"no state kept for tool {clip(repr(tool), 60)}")
+        return state
+
+    @app.delete("/shots/{tool}")
+    def forget(tool: str) -> dict:
+        return {"tool": tool, "forgotten": sessions.forget(tool)}
+
+    return sessions
