@@ -322,3 +322,19 @@ def test_anchor_holds_the_texture_within_a_shot_and_starts_over_at_a_cut(tmp_pat
     cli("stylize", shot, held, "--style", STYLE, "--temporal-anchor", "1")
     again = frames_of(held, (7,))[0]
     assert np.abs(again - before).mean() < 0.5 * np.abs(p[6] - before).mean()
+
+
+def test_keyframe_files_outside_the_allow_list_are_refused_before_they_are_looked_at(tmp_path):
+    from filmstyle.errors import PathRefused
+    from filmstyle.job.model import job_from_data
+
+    asked = []
+
+    def check(field, path):
+        asked.append((field, path))
+        return f"{field}: {path} is outside the worker's allowed folders" if "secret" in str(path) else None
+
+    data = {"filmstyle": 2, "input": "p.####.exr", "output": "o.####.exr", "keyframes": {1001: "/secret/k.exr"}}
+    with pytest.raises(PathRefused, match=r"keyframes\[1001\].*outside"):
+        job_from_data(data, base_dir=tmp_path, check_path=check)
+    assert any(field.startswith("keyframes[1001]") for field, _ in asked)
