@@ -89,13 +89,8 @@ def _property(p: Parameter) -> dict[str, Any]:
             },
         }
     elif kind == "frame_files":
-        out = {
-            "type": ["object", "array", "string", "null"],
-            "patternProperties": {"^-?[0-9]+$": {"type": "string", "minLength": 1}},
-            "additionalProperties": False,
-            "items": {"type": "string", "pattern": "^ *-?[0-9]+ *=.+"},
-            "pattern": "^ *-?[0-9]+ *=.+",
-        }
+        # {FRAME: FILE}, "FRAME=FILE" or a list of those; the job model checks the form.
+        out = {"type": ["object", "array", "string", "null"], "items": {"type": "string", "minLength": 1}}
     else:  # look
         out = {"type": ["object", "null"], "additionalProperties": False, "properties": dict(_LOOK)}
     description = p.help
