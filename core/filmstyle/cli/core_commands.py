@@ -25,8 +25,8 @@ def stylize(**options) -> None:
     from filmstyle.job import plan_from_cli
 
     styles = options.pop("styles") or []
-    if not styles:
-        raise JobError("--style: at least one style is required")
+    if not styles and not options.get("keyframes"):
+        raise JobError("--style: at least one style is required (or --keyframe FRAME=IMAGE)")
     render_with_progress(plan_from_cli(style=styles, **options))
 
 

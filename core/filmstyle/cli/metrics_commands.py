@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from filmstyle.cli import app, reports_errors
+from filmstyle.job.params import DEFAULT_CUT_THRESHOLD
 
 
 @app.command()
@@ -24,8 +25,11 @@ def metrics(
     ocio: Annotated[Optional[str], typer.Option(help="OCIO config (default: $OCIO, else built-in ACES studio config).")] = None,
     input_colorspace: Annotated[Optional[str], typer.Option(help="Colourspace of both sequences (default per format).")] = None,
     flow_size: Annotated[int, typer.Option(help="Long side the optical flow is computed at (0 = full size).")] = 640,
+    cut_threshold: Annotated[float, typer.Option(help="Luma-histogram jump (0..2) that counts as a shot cut "
+                                                 "(as the render's temporal_cut_threshold).")] = DEFAULT_CUT_THRESHOLD,
 ) -> None:
-    """Measure flicker (warping error), content fidelity and style distance; write JSON + HTML."""
+    """Measure flicker (warping error, t-1 and t-10, per shot: pairs across cuts are skipped), content
+    fidelity, tone levels and style distance; write JSON + HTML."""
     import numpy as np
 
     from filmstyle import color, io
@@ -65,9 +69,24 @@ def metrics(
             weights = np.zeros(26, np.float32)
             weights[ref.index] = 1.0
             style_image = Cin26Stylizer()(photo, weights)
-    report = evaluate_sequence(src, res, style_image, flow_size=flow_size or None)
+    if not 0.0 < cut_threshold <= 2.0:
+        raise InputError(f"--cut-threshold: expected a number in (0, 2], got {cut_threshold:g}")
+    shaped = any(t.working_space == color.DISPLAY_SHAPER for t in transforms.values())
+    from filmstyle.color import shaper
+    from filmstyle.engine.color_match import srgb_decode
+
+    report = evaluate_sequence(src, res, style_image, flow_size=flow_size or None, cut_threshold=cut_threshold,
+                               decode=shaper.decode if shaped else srgb_decode)
     paths = write_report(report, out, source_frames=src, output_frames=res,
                          frame_labels=[str(f) for f in src_seq.frames], title=f"filmstyle metrics: {Path(output).name}")
     for key, value in report.summary().items():
         typer.echo(f"{key:>18}: {'-' if value is None else f'{value:.6g}'}")
+    labels = [str(f) for f in src_seq.frames]
+    shots = report.shots()
+    if len(shots) > 1:
+        typer.echo(f"{len(shots)} shots (cuts before {', '.join(labels[c] for c in report.cuts)}):")
+        for shot in shots:
+            figures = "  ".join(f"{k} {'-' if shot[k] is None else f'{shot[k]:.4g}'}"
+                                for k in ("warp_error", "warp_error_long", "source_warp_error", "style_l2"))
+            typer.echo(f"  {labels[shot['first']]}-{labels[shot['last']]}: {figures}")
     typer.echo(f"report: {paths['html']}")

@@ -17,7 +17,8 @@ __all__ = ["signature_for"]
 
 _TYPES: dict[str, Any] = {"number": float, "integer": int}
 _METAVARS = {"curve": "CURVE", "number": "NUMBER", "integer": "INTEGER", "frames": "FRAMES", "path": "PATH",
-             "choice": "CHOICE", "device": "DEVICE", "styles": "STYLE", "string": "TEXT", "part": "PART"}
+             "choice": "CHOICE", "device": "DEVICE", "styles": "STYLE", "string": "TEXT", "part": "PART",
+             "frame_files": "FRAME=FILE"}
 
 
 def _help(p: Parameter) -> str:

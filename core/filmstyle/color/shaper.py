@@ -17,16 +17,22 @@ brighter highlights keep distinct codes and come back within ~0.5 % up to linear
 resolution near code 1), and every code below 1 decodes to a finite value.
 
 The network's own output is a different matter: its Sigmoid can reach 1.0, which this curve
-would read as an arbitrarily bright highlight. Stylized pixels are therefore capped at
-:data:`NETWORK_CEILING`, the code of linear :data:`MAX_STYLIZED` (100), before they are mixed
-with the source; the source's own highlights are never capped.
+would read as an arbitrarily bright highlight, and a look paints like a picture, whose white is
+paper white. So stylized pixels are brought under a per-frame ceiling that follows the plate
+(:func:`stylized_ceiling`): the code of the plate's own peak, or of diffuse white (linear 1.0)
+when the plate peaks lower, never above :data:`NETWORK_CEILING` (linear :data:`MAX_STYLIZED`).
+:func:`roll_off` gets there smoothly: codes up to the shoulder (linear 0.5) are untouched and the
+network's range above it is compressed so its top (1.0) lands on the ceiling, keeping the
+highlight texture. A look on a plate that peaks at 1.0 therefore peaks at 1.0; the source's own
+highlights are never capped.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SHOULDER_START", "MAX_STYLIZED", "NETWORK_CEILING", "HALF_MAX", "encode", "decode"]
+__all__ = ["SHOULDER_START", "MAX_STYLIZED", "NETWORK_CEILING", "DIFFUSE_WHITE", "WHITE_CODE", "HALF_MAX",
+           "encode", "decode", "stylized_ceiling", "roll_off"]
 
 SHOULDER_START = 0.5
 _SHOULDER_SCALE = 1.0 - SHOULDER_START  # same slope (1) on both sides of the joint
@@ -95,3 +101,38 @@ _CODE_OF_SHOULDER = float(1.055 * SHOULDER_START ** (1 / 2.4) - 0.055)
 
 #: Highest code a stylized (network) pixel may take: the code of linear :data:`MAX_STYLIZED`.
 NETWORK_CEILING = float(encode(np.array(MAX_STYLIZED)))
+
+#: Linear diffuse white: the level a look's brightest paint stands for unless the plate is brighter.
+DIFFUSE_WHITE = 1.0
+#: The code of :data:`DIFFUSE_WHITE`.
+WHITE_CODE = float(encode(np.array(DIFFUSE_WHITE)))
+
+
+def stylized_ceiling(working: np.ndarray) -> float:
+    """Highest code a stylized pixel of this frame may take: the plate's peak code (its brightest
+    channel), at least :data:`WHITE_CODE`, at most :data:`NETWORK_CEILING`."""
+    peak = float(np.max(working)) if np.size(working) else WHITE_CODE
+    return float(min(max(peak, WHITE_CODE), NETWORK_CEILING)) if np.isfinite(peak) else NETWORK_CEILING
+
+
+def roll_off(code: np.ndarray, ceiling: float, *, out: np.ndarray | None = None) -> np.ndarray:
+    """Stylized codes brought under ``ceiling``: untouched up to the shoulder's code, and above it
+    ``knee + b·s / (s + b)`` (``s`` = code − knee; slope 1 at the knee) with ``b`` chosen so that
+    code 1.0 lands exactly on ``ceiling``; anything still above it is capped.
+
+    Args:
+        code: working-space codes (float32 array).
+        ceiling: from :func:`stylized_ceiling`.
+        out: write here (may be ``code``); default a new array.
+    """
+    code = np.asarray(code, dtype=np.float32)
+    out = np.array(code) if out is None else out
+    knee, span, room = _CODE_OF_SHOULDER, 1.0 - _CODE_OF_SHOULDER, float(ceiling) - _CODE_OF_SHOULDER
+    if 0.0 < room < span:
+        b = room * span / (span - room)
+        high = code > knee
+        if high.any():
+            s = code[high].astype(np.float64) - knee
+            out[high] = (knee + b * s / (s + b)).astype(np.float32)
+    np.minimum(out, np.float32(ceiling), out=out)
+    return out

@@ -19,7 +19,7 @@ import numpy as np
 
 from filmstyle.errors import InputError
 
-__all__ = ["srgb_to_oklab", "oklab_to_srgb", "preserve_color", "histogram_match", "hue"]
+__all__ = ["srgb_decode", "srgb_encode", "srgb_to_oklab", "oklab_to_srgb", "preserve_color", "histogram_match", "hue"]
 
 # Ottosson's published matrices: linear sRGB -> LMS, cube root, LMS' -> Lab, and their inverses.
 _M1 = np.array([[0.4122214708, 0.5363325363, 0.0514459929],
@@ -36,13 +36,13 @@ _M2_INV = np.array([[1.0, 0.3963377774, 0.2158037573],
                     [1.0, -0.0894841775, -1.2914855480]])
 
 
-def _decode(c: np.ndarray) -> np.ndarray:
+def srgb_decode(c: np.ndarray) -> np.ndarray:
     a = np.abs(c)
     lin = np.where(a <= 0.04045, a / 12.92, ((a + 0.055) / 1.055) ** 2.4)
     return np.sign(c) * lin
 
 
-def _encode(x: np.ndarray) -> np.ndarray:
+def srgb_encode(x: np.ndarray) -> np.ndarray:
     a = np.abs(x)
     enc = np.where(a <= 0.0031308, a * 12.92, 1.055 * a ** (1 / 2.4) - 0.055)
     return np.sign(x) * enc
@@ -50,14 +50,14 @@ def _encode(x: np.ndarray) -> np.ndarray:
 
 def srgb_to_oklab(rgb: np.ndarray) -> np.ndarray:
     """Oklab ``(..., 3)`` float64 (L, a, b) of sRGB-encoded code values ``(..., 3)``."""
-    lms = _decode(np.asarray(rgb, dtype=np.float64)) @ _M1.T
+    lms = srgb_decode(np.asarray(rgb, dtype=np.float64)) @ _M1.T
     return np.cbrt(lms) @ _M2.T
 
 
 def oklab_to_srgb(lab: np.ndarray) -> np.ndarray:
     """sRGB-encoded code values ``(..., 3)`` float64 of Oklab ``(..., 3)``; inverse of :func:`srgb_to_oklab`."""
     lms = (np.asarray(lab, dtype=np.float64) @ _M2_INV.T) ** 3
-    return _encode(lms @ _M1_INV.T)
+    return srgb_encode(lms @ _M1_INV.T)
 
 
 def hue(rgb: np.ndarray) -> np.ndarray:

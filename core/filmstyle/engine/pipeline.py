@@ -18,30 +18,17 @@ import numpy as np
 
 from filmstyle import color, io
 from filmstyle.engine.compositing import composite
+from filmstyle.engine.keyframe_look import KeyframeLook
 from filmstyle.engine.look_render import FrameWork, LookRenderer, Timings
 from filmstyle.engine.plan_color import PlanColor, associated_alpha, straight
 from filmstyle.engine.stylize import FrameStylizer
-from filmstyle.engine.temporal import TemporalBlender
+from filmstyle.engine.temporal import CutDetector, TemporalBlender, cut_thumbnail
 from filmstyle.errors import InputError
 from filmstyle.job.masks import MaskContext
 from filmstyle.job.plan import RenderPlan
 from filmstyle.job.regions import matte_loader
 
 __all__ = ["FramePipeline"]
-
-#: Long side of the thumbnail the cut detector compares (histograms barely change with size).
-_CUT_THUMB = 256
-
-
-def _thumbnail(image: np.ndarray) -> np.ndarray:
-    import cv2
-
-    h, w = image.shape[:2]
-    scale = _CUT_THUMB / max(h, w)
-    if scale >= 1.0:
-        return image
-    return cv2.resize(image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
-
 
 class FramePipeline:
     """The colour-managed per-frame transform of one plan; reusable across frames.
@@ -60,11 +47,14 @@ class FramePipeline:
             options=plan.network,
         )
         self.timings = Timings()
-        self._looks = [LookRenderer(plan, i, self.stylizer, self.timings, self._blender)
+        #: The painted keyframes (whole-frame plans: they belong to the one look).
+        self.keyframes = KeyframeLook(plan, self.color) if plan.keyframes else None
+        self._looks = [LookRenderer(plan, i, self.stylizer, self.timings, self._blender,
+                                    self.keyframes if i == 0 else None)
                        for i in range(len(plan.looks))]
         self._frame_index = {f: i for i, f in enumerate(plan.source.frames)}
         self._matte_loader = None
-        self._cuts: TemporalBlender | None = None
+        self._cuts: CutDetector | None = None
         self._cuts_last: int | None = None
         #: True when the last frame started a new shot (a detected cut or the first frame).
         self.last_cut = False
@@ -92,16 +82,14 @@ class FramePipeline:
         return TemporalBlender(0.0, cut_threshold=self.plan.temporal_cut_threshold)
 
     def _new_shot(self, working: np.ndarray, index: int | None) -> bool:
-        """Run the shared cut detector (a blender at amount 0 does only its histogram test)."""
+        """Run the shared cut detector on a thumbnail of the frame."""
         if self._cuts is None:
-            self._cuts = self._blender()
+            self._cuts = CutDetector(self.plan.temporal_cut_threshold)
         if index is None or self._cuts_last is None or self._cuts_last != index - 1:
             self._cuts.reset()
-        thumb = _thumbnail(working)
-        self._cuts.step(thumb, thumb, amount=0.0)
+        cut, _ = self._cuts.step(cut_thumbnail(working))
         self._cuts_last = index
-        assert self._cuts.last is not None
-        return self._cuts.last.cut
+        return cut
 
     def prime(self, frame: int, source: io.SourceFrame, output: Path) -> bool:
         """Rebuild the between-frame state from ``frame``, rendered earlier: its source and its
@@ -155,6 +143,7 @@ class FramePipeline:
             transform=self.color.transform_for(source),
             make_working=lambda: self.color.working(source, flat),
             detect_cut=lambda working: self._detect_cut(working, work.index),
+            source=source,
         )
         touched: np.ndarray | None = None
         if not plan.regions:
@@ -165,6 +154,10 @@ class FramePipeline:
                 return rgb
             out, touched = composited
         assert out is not None
+        if self.keyframes is not None and frame in self.keyframes.files and self._looks[0].look.strength_at(frame) == 1:
+            # On a keyframe the output is the keyframe, bit for bit (the look went through
+            # the working space and back only to keep the temporal state going).
+            return self.keyframes.source_rgb(int(frame), source).copy()
         alpha = associated_alpha(source)
         if alpha is not None:
             out = color.premultiply(out, alpha)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from filmstyle.color.shaper import roll_off
 from filmstyle.errors import StyleError
 from filmstyle.job.look import NetworkOptions, StyleWeight
 from filmstyle.job.styles import StyleRef
@@ -161,8 +162,9 @@ class FrameStylizer:
             working: ``(H, W, 3)`` float32 working-space pixels, nominally [0, 1].
             blend: styles with weights for this frame (normalised here; all of one model).
             strength: see the module docstring (above 1 it changes the arbitrary style vector).
-            ceiling: highest code a stylized pixel may take (the working space's
-                ``network_ceiling``), so the later mix keeps source highlights intact.
+            ceiling: highest code a stylized pixel may take (the frame's
+                :func:`~filmstyle.color.shaper.stylized_ceiling`); the network's range above the
+                shaper's shoulder is rolled off onto it (:func:`~filmstyle.color.shaper.roll_off`).
             shot: with :attr:`NetworkOptions.shot_stats`, the look's :meth:`shot_stylizer`.
             new_shot: the frame starts a shot (record new statistics).
 
@@ -211,8 +213,8 @@ class FrameStylizer:
 
             stylized = stroke_scaled(net, network_in, stroke_scale=o.stroke_scale, detail=o.stroke_detail)
         if ceiling is not None:
-            # The network result is a fresh array: cap it in place (a full frame less at 8K).
-            stylized = np.minimum(stylized, np.float32(ceiling), out=stylized)
+            # The network result is a fresh array: roll it off in place (a full frame less at 8K).
+            stylized = roll_off(stylized, ceiling, out=stylized)
         return stylized
 
     def apply(

@@ -45,7 +45,11 @@ __all__ = [
     "warp",
     "occlusion_mask",
     "reliability",
+    "luma_histogram",
     "histogram_distance",
+    "CUT_THUMB",
+    "cut_thumbnail",
+    "CutDetector",
     "TemporalBlender",
     "StepInfo",
 ]
@@ -172,11 +176,83 @@ def reliability(backward: np.ndarray, forward: np.ndarray, source_t: np.ndarray 
     return c.astype(np.float32, copy=False)
 
 
+def luma_histogram(frame: np.ndarray, bins: int = 64) -> np.ndarray:
+    """Normalised luma histogram ``(bins,)`` float64 of an ``(H, W, 3)`` frame in [0, 1]."""
+    h = np.histogram(np.clip(luma(frame), 0, 1), bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
+    return h / max(h.sum(), 1)
+
+
 def histogram_distance(a: np.ndarray, b: np.ndarray, bins: int = 64) -> float:
     """L1 distance (0..2) between the normalised luma histograms of two ``(H, W, 3)`` frames in [0, 1]."""
-    ha = np.histogram(np.clip(luma(a), 0, 1), bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
-    hb = np.histogram(np.clip(luma(b), 0, 1), bins=bins, range=(0.0, 1.0))[0].astype(np.float64)
-    return float(np.abs(ha / max(ha.sum(), 1) - hb / max(hb.sum(), 1)).sum())
+    return float(np.abs(luma_histogram(a, bins) - luma_histogram(b, bins)).sum())
+
+
+#: Long side of the thumbnail the render's cut detector compares (histograms barely change with size).
+CUT_THUMB = 256
+
+
+def cut_thumbnail(image: np.ndarray) -> np.ndarray:
+    """``image`` area-resized to a long side of :data:`CUT_THUMB` (unchanged when smaller)."""
+    h, w = image.shape[:2]
+    scale = CUT_THUMB / max(h, w)
+    if scale >= 1.0:
+        return image
+    return cv2.resize(image, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+class CutDetector:
+    """Shot cuts from the luma histograms of consecutive source frames (the render's detector).
+
+    A frame starts a new shot when its luma-histogram distance to the previous frame
+    (:func:`histogram_distance`) is above ``threshold`` and, once a few frames of the shot have
+    been seen, also more than ``ratio`` times the median of the shot's recent distances (so a shot
+    full of fast motion does not cut on every frame). The first frame after :meth:`reset` starts
+    a shot.
+
+    Args:
+        threshold: luma-histogram L1 distance (0..2).
+        ratio: see above.
+    """
+
+    def __init__(self, threshold: float = DEFAULT_CUT_THRESHOLD, ratio: float = 4.0) -> None:
+        self.threshold = float(threshold)
+        self.ratio = float(ratio)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous frame: the next one starts a shot."""
+        self._prev: np.ndarray | None = None
+        self._shape: tuple[int, ...] | None = None
+        self._recent: deque[float] = deque(maxlen=12)
+
+    def prime(self, frame: np.ndarray) -> None:
+        """Start a shot at ``frame`` (already seen: a resumed render's previous frame)."""
+        self.reset()
+        self._prev, self._shape = luma_histogram(frame), np.shape(frame)
+
+    def is_cut(self, distance: float) -> bool:
+        """Whether a frame at ``distance`` from the previous one starts a new shot (no state change)."""
+        if distance <= self.threshold:
+            return False
+        if len(self._recent) < 3:
+            return True
+        return distance > self.ratio * float(np.median(self._recent))
+
+    def step(self, frame: np.ndarray) -> tuple[bool, float]:
+        """``(starts a shot, histogram distance to the previous frame)`` for the next frame
+        ``(H, W, 3)`` in [0, 1]; the distance is 0 for the first frame."""
+        hist, shape = luma_histogram(frame), np.shape(frame)
+        prev, prev_shape = self._prev, self._shape
+        self._prev, self._shape = hist, shape
+        if prev is None or prev_shape != shape:
+            self._recent.clear()
+            return True, 0.0
+        distance = float(np.abs(prev - hist).sum())
+        if self.is_cut(distance):
+            self._recent.clear()
+            return True, distance
+        self._recent.append(distance)
+        return False, distance
 
 
 @dataclass(frozen=True)
@@ -222,6 +298,7 @@ class TemporalBlender:
         self.preset = preset
         self.flow_size = flow_size
         self.last: StepInfo | None = None
+        self.cuts = CutDetector(cut_threshold, cut_ratio)
         self.reset()
 
     @staticmethod
@@ -234,7 +311,7 @@ class TemporalBlender:
         """Forget the previous frame (the next :meth:`step` returns its stylized frame unchanged)."""
         self._prev_source: np.ndarray | None = None
         self._prev_output: np.ndarray | None = None
-        self._recent: deque[float] = deque(maxlen=12)
+        self.cuts.reset()
 
     def prime(self, prev_source: np.ndarray, prev_output: np.ndarray) -> None:
         """Start from a frame already rendered: its source and its (blended) output, both working space."""
@@ -245,13 +322,7 @@ class TemporalBlender:
         self.reset()
         self._prev_source = src.copy()
         self._prev_output = out.copy()
-
-    def _is_cut(self, distance: float) -> bool:
-        if distance <= self.cut_threshold:
-            return False
-        if len(self._recent) < 3:
-            return True
-        return distance > self.cut_ratio * float(np.median(self._recent))
+        self.cuts.prime(src)
 
     def step(self, source_working: np.ndarray, stylized_working: np.ndarray, *,
              amount: float | None = None) -> np.ndarray:
@@ -272,11 +343,11 @@ class TemporalBlender:
         a = self.amount if amount is None else self._check_amount(amount)
         prev_src, prev_out = self._prev_source, self._prev_output
         if prev_src is None or prev_src.shape != src.shape:
+            self.cuts.prime(src)
             return self._restart(src, sty, "start", 0.0)
-        distance = histogram_distance(prev_src, src)
-        if self._is_cut(distance):
+        cut, distance = self.cuts.step(src)
+        if cut:
             return self._restart(src, sty, "histogram", distance)
-        self._recent.append(distance)
         if a == 0.0:
             self.last = StepInfo(False, "", distance, 0.0)
             self._remember(src, sty)
@@ -286,6 +357,7 @@ class TemporalBlender:
         c = reliability(back, fwd, np.clip(src, 0, 1), np.clip(prev_src, 0, 1))
         mean_c = float(c.mean())
         if mean_c < self.min_reliable:
+            self.cuts.prime(src)
             return self._restart(src, sty, "flow", distance)
         # Bicubic: the output is resampled again every frame, and repeated bilinear resampling
         # is a low-pass that washes the strokes out over a shot (48 frames of real footage at
@@ -302,7 +374,6 @@ class TemporalBlender:
         return out
 
     def _restart(self, src: np.ndarray, sty: np.ndarray, reason: str, distance: float) -> np.ndarray:
-        self.reset()
         self.last = StepInfo(True, reason, distance, 0.0)
         self._remember(src, sty)
         return sty

@@ -29,7 +29,9 @@ rows"), the result is resized back, and, where the frame is larger than that, th
 luminance detail above the processing resolution (``Y - up(down(Y))``, the octave(s) the network
 never saw) is added back with weight ``detail``, so a 4K frame keeps 4K sharpness in the fine
 texture while strokes, palette and layout match the 1080 render. ``detail = 0`` gives a plain
-upscale.
+upscale. An enlarged result first loses the networks' 4-px upsampling pattern, and the detail is
+added only as far as the look follows the plate's luminance locally (:mod:`filmstyle.engine.upscale`:
+no blocks, no outlines along edges the look re-lit).
 
 Example:
     >>> tiler = TiledStylizer("cin26", tile=512)
@@ -49,6 +51,7 @@ import cv2
 import numpy as np
 import torch
 
+from filmstyle.engine.upscale import detail_gain, remove_grid_pattern
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.job.params import AUTO_TILE_PIXELS, DEFAULT_TILE_SIZE
 from filmstyle.models.device import check_options, math_mode, out_of_memory, torch_device, torch_dtype
@@ -307,12 +310,18 @@ def stroke_scaled(stylize: Callable[[np.ndarray], np.ndarray], content: np.ndarr
         return stylize(arr)
     small = _resize(arr, pw, ph)
     styled = stylize(small)
+    if ph < h:
+        # Enlarged, the networks' 4-px upsampling pattern would become blocks (see engine.upscale).
+        styled = remove_grid_pattern(styled)
     up = _resize(styled, w, h)
     if detail and ph < h:
         luma_w = np.array([0.2126, 0.7152, 0.0722], np.float32)
         y = arr @ luma_w
-        low = _resize(_resize(y, pw, ph), w, h)
-        up = up + np.float32(detail) * (y - low)[..., None]
+        y_small = _resize(y, pw, ph)
+        low = _resize(y_small, w, h)
+        # Only as much of the plate's edge as the look kept: no outlines where it re-lit an edge.
+        gain = _resize(detail_gain(y_small, styled @ luma_w), w, h)
+        up = up + (np.float32(detail) * gain * (y - low))[..., None]
     return up.astype(np.float32, copy=False)
 
 

@@ -138,6 +138,34 @@ def curve_param(p: Parameter, curve: Curve) -> Curve | None:
     return curve
 
 
+def _frame_files(w: Where, value: Any, path: str) -> tuple[tuple[int, str], ...]:
+    """``{1040: a.exr}``, ``"1040=a.exr"`` or a list of those, as ``((frame, path), ...)`` by frame."""
+    items: list[tuple[Any, Any, str]] = []
+    if isinstance(value, dict):
+        items = [(k, v, f"{path}[{k}]") for k, v in value.items()]
+    else:
+        for i, text in enumerate([value] if isinstance(value, str) else value if isinstance(value, list) else [None]):
+            if not isinstance(text, str) or "=" not in text:
+                raise w.error(path, f"expected FRAME=FILE entries (1040=paint.1040.exr) or a mapping "
+                                    f"{{1040: paint.1040.exr}}, got {describe(text if text is not None else value)}")
+            frame, _, file = text.partition("=")
+            items.append((frame.strip(), file.strip(), f"{path}[{i}]"))
+    out: dict[int, str] = {}
+    for frame, file, where in items:
+        if isinstance(frame, str) and re.fullmatch(r"-?\d+", frame):
+            frame = int(frame)
+        if isinstance(frame, bool) or not isinstance(frame, int):
+            raise w.error(where, f"expected a whole frame number, got {describe(frame)}")
+        if not isinstance(file, str) or not file.strip():
+            raise w.error(where, f"expected a file path, got {describe(file)}")
+        if frame in out:
+            raise w.error(where, f"frame {frame} is given twice")
+        out[frame] = file
+    if not out:
+        raise w.error(path, "expected at least one FRAME=FILE entry")
+    return tuple(sorted(out.items()))
+
+
 def check_value(w: Where, p: Parameter, value: Any, path: str | None = None) -> Any:
     """A plain (non-structured) value checked against ``p``; returns the value as the job keeps it
     (curves parsed into :class:`~filmstyle.job.curves.Curve`, choice aliases resolved).
@@ -187,4 +215,6 @@ def check_value(w: Where, p: Parameter, value: Any, path: str | None = None) -> 
         return _number(w, p, value, path)
     if kind == "curve":
         return check_curve(w, p, value, path)
+    if kind == "frame_files":
+        return _frame_files(w, value, path)
     raise AssertionError(f"{p.name}: structured kind {kind} is parsed by the job model")

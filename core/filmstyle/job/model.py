@@ -28,7 +28,7 @@ from typing import Any
 
 from filmstyle.choices import canonical_device, precision_problem
 from filmstyle.errors import FilmStyleError, JobError, PathRefused, StyleError, clip
-from filmstyle.job.curves import Curve
+from filmstyle.job.curves import Curve, Key
 from filmstyle.job.fields import (
     Where,
     check_bounds,
@@ -178,7 +178,7 @@ class Job:
 def _default(param: Parameter) -> Any:
     if param.kind == "curve" and param.default is not None:
         return Curve.constant(param.default)
-    if param.kind in ("styles", "regions"):
+    if param.kind in ("styles", "regions", "frame_files"):
         return ()
     return param.default
 
@@ -186,6 +186,8 @@ def _default(param: Parameter) -> Any:
 def _plain(param: Parameter, value: Any) -> Any:
     if isinstance(value, Curve):
         return value.to_data()
+    if param.kind == "frame_files":
+        return {frame: path for frame, path in value}
     if param.kind == "styles":
         return [e.to_data() for e in value]
     if param.kind == "regions":
@@ -376,9 +378,17 @@ def job_from_data(
                 except FilmStyleError as exc:
                     raise w.wrap(exc, param.path) from None  # type: ignore[arg-type]
                 _confine(w, check_path, param.path, where)  # type: ignore[arg-type]
+            if param.kind == "frame_files" and value is not None:
+                for frame, file in value:
+                    field = f"{param.path}[{frame}]"
+                    try:
+                        where = absolute_path(file, base_dir, field)
+                    except FilmStyleError as exc:
+                        raise w.wrap(exc, field) from None
+                    _confine(w, check_path, field, where)
         values[param.name] = _default(param) if value is None else value
     frozen = MappingProxyType(values)
-    return Job(frozen, _compile(w, frozen), base_dir, source, MappingProxyType(dict(lines or {})))
+    return Job(frozen, _compile(w, frozen, base_dir), base_dir, source, MappingProxyType(dict(lines or {})))
 
 
 # ---------------------------------------------------------------------------------------- compiling
@@ -396,7 +406,29 @@ def _look(w: Where, styles: tuple[StyleEntry, ...], strength: Curve, styles_path
     return Look(tuple(StyleLayer(e.ref, e.weight.value_at) for e in styles), strength.value_at, field=name)  # type: ignore[arg-type]
 
 
-def _compile(w: Where, values: Mapping[str, Any]) -> Compiled:
+def _keyframe_look(w: Where, keyframes: tuple[tuple[int, str], ...], strength: Curve, base_dir: Path) -> Look:
+    """The keyframes as image styles, each weighted 1 at its frame and 0 at its neighbours' (linear
+    in between, held before the first and after the last): the style follows the nearest keyframes."""
+    frames = [f for f, _ in keyframes]
+    entries = []
+    for i, (frame, path) in enumerate(keyframes):
+        keys = [Key(frame, 1.0)]
+        if i > 0:
+            keys.append(Key(frames[i - 1], 0.0))
+        if i + 1 < len(frames):
+            keys.append(Key(frames[i + 1], 0.0))
+        where = f"keyframes[{frame}]"
+        try:
+            ref = resolve_any_style(path, base_dir=base_dir, field=where)
+        except FilmStyleError as exc:
+            raise w.wrap(exc, where) from None
+        if ref.model != "arbitrary":
+            raise w.error(where, f"{path!r} is not an image file")
+        entries.append(StyleEntry(path, Curve(keys), ref))
+    return _look(w, tuple(entries), strength, "keyframes", "strength", "keyframes")
+
+
+def _compile(w: Where, values: Mapping[str, Any], base_dir: Path) -> Compiled:
     """Build every look and region once; check the rules that span several fields."""
     get = values.__getitem__
     styles, strength, regions_in, default_in = get("styles"), get("strength"), get("regions"), get("default")
@@ -404,10 +436,15 @@ def _compile(w: Where, values: Mapping[str, Any]) -> Compiled:
     if problem is not None:
         raise w.error("precision", problem)
     looks: list[Look] = []
+    keyframes = get("keyframes")
+    if keyframes and regions_in:
+        raise w.error("keyframes", "painted keyframes need a whole-frame job (no regions)")
     if styles:
         looks.append(_look(w, styles, strength, "styles", "strength", "styles"))
+    elif keyframes:
+        looks.append(_keyframe_look(w, keyframes, strength, base_dir))
     elif not regions_in:
-        raise w.error("styles", "at least one style is required")
+        raise w.error("styles", "at least one style is required (or painted keyframes)")
     regions = []
     for i, entry in enumerate(regions_in):
         where = f"regions[{i}]"

@@ -47,7 +47,7 @@ def blend_weights(styles: list[str], blend: Any = None, *, field: str = "--blend
             + [{"style": styles[-1], "weight": curve.to_data()}])
 
 
-def job_from_options(*, style: str | list[str], blend: Any = None, base_dir: Path | None = None,
+def job_from_options(*, style: str | list[str] = (), blend: Any = None, base_dir: Path | None = None,
                      **options: Any) -> Job:
     """A job from command-line values named as in the parameter table (None = not given).
 
@@ -55,7 +55,9 @@ def job_from_options(*, style: str | list[str], blend: Any = None, base_dir: Pat
     :func:`blend_weights`; curves may be numbers or any curve text.
     """
     names = [style] if isinstance(style, str) else list(style)
-    data: dict[str, Any] = {"filmstyle": JOB_VERSION, "styles": blend_weights(names, blend)}
+    data: dict[str, Any] = {"filmstyle": JOB_VERSION}
+    if names or not options.get("keyframes"):  # painted keyframes alone are a look of their own
+        data["styles"] = blend_weights(names, blend)
     known = {p.name: p for p in cli_parameters() if p.path is not None}
     for name, value in options.items():
         param = known.get(name)
@@ -68,6 +70,6 @@ def job_from_options(*, style: str | list[str], blend: Any = None, base_dir: Pat
     return job_from_data(data, base_dir=base_dir or Path.cwd(), source="<command line>")
 
 
-def plan_from_cli(*, style: str | list[str], blend: Any = None, **options: Any) -> RenderPlan:
+def plan_from_cli(*, style: str | list[str] = (), blend: Any = None, **options: Any) -> RenderPlan:
     """The ``stylize`` command's values as a render plan (flags and job files share one code path)."""
     return build_plan(job_from_options(style=style, blend=blend, **options))

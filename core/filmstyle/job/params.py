@@ -27,6 +27,7 @@ fields (``path=None``, ``host`` set: a built-in style picker whose value lands i
 ``styles``      a blend: style names, image paths or ``{style, weight}`` entries
 ``regions``     regions: ``{name, mask, styles, strength}``
 ``look``        the look outside the regions: ``{styles, strength}``
+``frame_files`` frames with a file each: ``{1040: paint.1040.exr}`` or ``["1040=paint.1040.exr"]``
 ==============  =================================================================================
 """
 
@@ -61,7 +62,7 @@ __all__ = [
 #: Version of the job format this table describes (``filmstyle: 2`` at the top of a job file).
 JOB_VERSION = 2
 KINDS = ("path", "string", "frames", "part", "choice", "device", "bool", "number", "integer", "curve",
-         "styles", "regions", "look")  # fmt: skip
+         "styles", "regions", "look", "frame_files")  # fmt: skip
 #: Hosts that build controls from the table: widget kinds per host are given per entry.
 HOSTS = ("nuke", "fuse", "panel")
 #: The devices host controls offer; a job also takes any ``cuda:N``.
@@ -241,6 +242,11 @@ PARAMETERS: tuple[Parameter, ...] = (
        "channel: A}   # or {channel: matte.R} of the input"),
     _p("default", "look", "With regions: the look outside them ({} = the top-level styles and strength); "
        "left out = untouched outside.", cli=None, template="{}", template_commented=True),
+    _p("keyframes", "frame_files", "Painted keyframes: frame -> the image an artist stylized or retouched for "
+       "it (the plate's size and colourspace), given as 1040=paint.1040.exr. Every frame follows the nearest "
+       "keyframes along the plate's motion, blended by distance; what they do not see is filled by the "
+       "network with the keyframes as the style (or with the styles, when given). Whole-frame jobs only.",
+       cli="--keyframe", multiple=True, template="{1040: paint/shot_styled.1040.exr}", template_commented=True),
     # -- colour ----------------------------------------------------------------------------------
     _p("ocio", "path", "OCIO config file or URI (default: $OCIO, else the built-in ACES studio config).",
        path="color.ocio", label="OCIO config", hosts={"nuke": "File_Knob", "fuse": "FileControl", "panel": "file"}),
@@ -270,11 +276,18 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("temporal", "curve", "Flicker reduction 0..<1 (number or curve; 0.6-0.7 typical): weight of the "
        "flow-warped previous result; 0 = off.", default=0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True,
        off=0.0, hosts=_CURVE_HOSTS, soft_range=(0.0, 0.95)),
+    _p("temporal_anchor", "curve", "Long-range steadiness 0..1 (number or curve): the look's texture is held on the "
+       "content along the plate's motion (re-anchored every few frames) instead of repainted each frame; the "
+       "network paints only what is new. 0 = off.", default=0.0, minimum=0.0, maximum=1.0, off=0.0,
+       label="temporal anchor", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
     _p("temporal_cut_threshold", "number", "Luma-histogram jump (0..2) that counts as a shot cut.",
        default=DEFAULT_CUT_THRESHOLD, minimum=0.0, maximum=2.0, exclusive_minimum=True, template_commented=True),
     _p("preserve_color", "curve", "Keep the plate's colours (Oklab chroma and hue) under the style's light "
        "and texture, 0..1 (number or curve).", default=0.0, minimum=0.0, maximum=1.0, off=0.0,
        label="preserve colour", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
+    _p("tone", "curve", "Keep the plate's tonal key (black, mid-grey and highlight levels, contrast) under the look's "
+       "texture and palette, so a low-key shot stays low-key, 0..1 (number or curve).",
+       default=0.0, minimum=0.0, maximum=1.0, off=0.0, label="tone", hosts=_CURVE_HOSTS, soft_range=(0.0, 1.0)),
     _p("histogram_match", "curve", "Match the plate's per-channel histograms, 0..1 (number or curve).",
        default=0.0, minimum=0.0, maximum=1.0, off=0.0),
     # 0.25 runs the network at 4320 rows (8K) whatever the plate; beyond 135 it would run below 8.

@@ -33,7 +33,8 @@ def _masks(spec: MaskSpec, where: str) -> Iterator[tuple[str, Path]]:
 
 def job_paths(job: Job) -> list[tuple[str, Path]]:
     """``(field, absolute path or pattern)`` for every file the job reads or writes: input, output,
-    style images and user models (top level, regions, default), matte files and the OCIO config."""
+    style images and user models (top level, regions, default), matte files, painted keyframes and
+    the OCIO config."""
     base = job.base_dir
     found = [("input", _absolute(job.input, base)), ("output", _absolute(job.output, base))]
     found += _styles(job.styles, "styles")
@@ -42,6 +43,7 @@ def job_paths(job: Job) -> list[tuple[str, Path]]:
         found += _masks(region.mask, f"regions[{i}].mask")
     if job.default is not None:
         found += _styles(job.default.styles, "default.styles")
+    found += [(f"keyframes[{frame}]", _absolute(path, base)) for frame, path in job.keyframes]
     if job.ocio is not None and not job.ocio.startswith("ocio://"):
         found.append(("color.ocio", _absolute(job.ocio, base)))
     return found

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from filmstyle import io
-from filmstyle.errors import OutputError
+from filmstyle.errors import InputError, OutputError
 from filmstyle.job.look import Look, NetworkOptions
 from filmstyle.job.model import Job
 from filmstyle.job.preflight import check_mattes, check_outputs_are_not_inputs
@@ -60,8 +60,10 @@ class RenderPlan:
 
     @property
     def tracks_shots(self) -> bool:
-        """True when frames depend on earlier frames (temporal blending or per-shot statistics)."""
-        return self.params["temporal"] is not None or self.network.shot_stats
+        """True when frames depend on earlier frames (temporal blending or anchoring, per-shot
+        statistics, painted keyframes)."""
+        return (self.params["temporal"] is not None or self.params["temporal_anchor"] is not None
+                or self.network.shot_stats or bool(self.params["keyframes"]))
 
 
 def _resolve(path: str, base: Path) -> str:
@@ -94,6 +96,16 @@ def build_plan(job: Job) -> RenderPlan:
     check_mattes(job, source)
     compiled = job.compiled
     params = dict(compiled.params)
+    keyframes = []
+    for frame, path in params["keyframes"]:
+        file = Path(_resolve(path, job.base_dir))
+        if not file.is_file():
+            raise InputError(f"keyframes[{frame}]: {file}: no such file")
+        plate = io.FrameSequence(source.pattern, (frame,)).path(frame)
+        if not plate.is_file():
+            raise InputError(f"keyframes[{frame}]: the plate has no frame {frame} ({plate.name})")
+        keyframes.append((frame, file))
+    params["keyframes"] = tuple(keyframes)
     part = params["part"]
     if isinstance(part, str) and part.isdigit():
         params["part"] = int(part)

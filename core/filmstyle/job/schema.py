@@ -91,6 +91,9 @@ def _property(p: Parameter) -> dict[str, Any]:
                 "properties": {"name": {"type": "string"}, "mask": {"$ref": "#/$defs/mask"}, **_LOOK},
             },
         }
+    elif kind == "frame_files":
+        # {FRAME: FILE}, "FRAME=FILE" or a list of those; the job model checks the form.
+        out = {"type": ["object", "array", "string", "null"], "items": {"type": "string", "minLength": 1}}
     else:  # look
         out = {"type": ["object", "null"], "additionalProperties": False, "properties": dict(_LOOK)}
     description = p.help

@@ -9,8 +9,12 @@
 * :class:`StyleFeatures` — the style predictor (MobileNetV2) as a feature extractor: the 100-d
   style vector (style distance: L2 and cosine to the style image's vector) and Gram matrices of
   four intermediate blocks (SSI = ``1 - ||G(x) - G(y)|| / ||G(y)||``, averaged over blocks).
+* :func:`tone_levels` — the 5/50/95 % luminance levels of a frame, in log2 stops of linear
+  luminance and in working-space code units (Rec.709 luma of the codes).
 * :func:`evaluate_sequence` — all of the above per frame, with short-term (t-1) and long-term
-  (t-10) warping errors, as a :class:`MetricsReport`.
+  (t-10) warping errors, as a :class:`MetricsReport`. Shot cuts are found with the render's own
+  detector (:class:`~filmstyle.engine.temporal.CutDetector` on the same thumbnails), pairs across
+  a cut are skipped, and the report has a summary per shot.
 
 Values produced with other flow methods, resolutions or scales are not comparable.
 """
@@ -25,16 +29,21 @@ import cv2
 import numpy as np
 import torch
 
-from filmstyle.engine.temporal import LUMA_WEIGHTS, dis_flow, occlusion_mask, warp
+from filmstyle.engine.color_match import srgb_decode
+from filmstyle.engine.temporal import LUMA_WEIGHTS, CutDetector, cut_thumbnail, dis_flow, occlusion_mask, warp
 from filmstyle.errors import InputError
+from filmstyle.job.params import DEFAULT_CUT_THRESHOLD
 
-__all__ = ["psnr", "ssim", "warping_error", "StyleFeatures", "FrameMetrics", "MetricsReport",
-           "evaluate_sequence", "GRAM_BLOCKS", "LONG_TERM_GAP"]
+__all__ = ["psnr", "ssim", "warping_error", "tone_levels", "StyleFeatures", "FrameMetrics", "MetricsReport",
+           "evaluate_sequence", "GRAM_BLOCKS", "LONG_TERM_GAP", "TONE_PERCENTILES"]
 
 #: Predictor blocks whose outputs give the Gram matrices (24, 32, 64 and 96 channels).
 GRAM_BLOCKS = (2, 5, 9, 12)
 #: Frame gap of the long-term warping error.
 LONG_TERM_GAP = 10
+#: Luminance percentiles of the tone levels (black, mid-grey, highlight).
+TONE_PERCENTILES = (5.0, 50.0, 95.0)
+_BLACK = 2.0 ** -16
 
 
 def _pair(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -96,6 +105,18 @@ def warping_error(out_t: np.ndarray, out_prev: np.ndarray, src_t: np.ndarray, sr
     diff = out_t - warp(out_prev, back)
     err = float((mask[..., None] * diff * diff).sum() / (3.0 * n))
     return err, n / mask.size
+
+
+def tone_levels(image: np.ndarray, decode=srgb_decode) -> tuple[list[float], list[float]]:
+    """``(stops, codes)``: the :data:`TONE_PERCENTILES` of the frame's luminance, as log2 stops of
+    linear Rec.709 luminance (``decode`` turns the working codes into linear; black floored at
+    2^-16) and as Rec.709 luma of the working codes themselves."""
+    arr = np.asarray(image, dtype=np.float32)
+    lin = decode(np.array(arr, dtype=np.float32))
+    y = np.maximum(np.asarray(lin, dtype=np.float32) @ LUMA_WEIGHTS, 0.0)
+    stops = np.log2(np.maximum(np.percentile(y, TONE_PERCENTILES), _BLACK))
+    codes = np.percentile(arr @ LUMA_WEIGHTS, TONE_PERCENTILES)
+    return [float(v) for v in stops], [float(v) for v in codes]
 
 
 class StyleFeatures:
@@ -165,6 +186,8 @@ class FrameMetrics:
     index: int
     psnr: float
     ssim: float
+    cut: bool = False
+    shot: int = 0
     warp_error: float | None = None
     warp_reliable: float | None = None
     warp_error_long: float | None = None
@@ -172,6 +195,15 @@ class FrameMetrics:
     ssi: float | None = None
     style_l2: float | None = None
     style_cosine: float | None = None
+    source_levels: list[float] | None = None
+    output_levels: list[float] | None = None
+    tone_stops: float | None = None
+    tone_codes: float | None = None
+
+
+#: Per-frame values averaged in summaries.
+SUMMARY_KEYS = ("psnr", "ssim", "warp_error", "warp_error_long", "source_warp_error", "ssi", "style_l2",
+                "style_cosine", "warp_reliable", "tone_stops", "tone_codes")
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -186,6 +218,9 @@ class MetricsReport:
     ``psnr``/``ssim`` compare each output with its source (content kept); ``warp_error`` is the
     short-term (t-1) and ``warp_error_long`` the long-term (t-10) warping error;
     ``source_warp_error`` is the same measure on the source itself (the floor set by the flow).
+    Pairs across a shot cut are not measured. ``tone_stops``/``tone_codes`` are the largest
+    difference between the output's and the source's 5/50/95 % luminance levels, in stops and in
+    working-space code units.
     """
 
     frames: list[FrameMetrics] = field(default_factory=list)
@@ -193,19 +228,35 @@ class MetricsReport:
     height: int = 0
     flow: str = "DIS medium"
 
+    @property
+    def cuts(self) -> list[int]:
+        """Indices of the frames that start a shot after the first."""
+        return [f.index for f in self.frames if f.cut and f.index > 0]
+
     def summary(self) -> dict[str, float | None]:
-        keys = ("psnr", "ssim", "warp_error", "warp_error_long", "source_warp_error", "ssi", "style_l2",
-                "style_cosine", "warp_reliable")
-        return {k: _mean(getattr(f, k) for f in self.frames) for k in keys}
+        return {k: _mean(getattr(f, k) for f in self.frames) for k in SUMMARY_KEYS}
+
+    def shots(self) -> list[dict]:
+        """Per shot: first and last frame index, frame count and the means of :data:`SUMMARY_KEYS`."""
+        out = []
+        for shot in sorted({f.shot for f in self.frames}):
+            frames = [f for f in self.frames if f.shot == shot]
+            row: dict = {"shot": shot, "first": frames[0].index, "last": frames[-1].index, "frames": len(frames)}
+            row.update({k: _mean(getattr(f, k) for f in frames) for k in SUMMARY_KEYS})
+            row["tone_stops_max"] = max((f.tone_stops for f in frames if f.tone_stops is not None), default=None)
+            out.append(row)
+        return out
 
     def to_dict(self) -> dict:
         return {"width": self.width, "height": self.height, "flow": self.flow, "frames": len(self.frames),
-                "summary": self.summary(), "per_frame": [asdict(f) for f in self.frames]}
+                "cuts": self.cuts, "summary": self.summary(), "shots": self.shots(),
+                "per_frame": [asdict(f) for f in self.frames]}
 
 
 def evaluate_sequence(source_frames: Iterable[np.ndarray], output_frames: Iterable[np.ndarray],
                       style_image: np.ndarray | None = None, *, features: StyleFeatures | None = None,
-                      long_gap: int = LONG_TERM_GAP, flow_size: int | None = 640) -> MetricsReport:
+                      long_gap: int = LONG_TERM_GAP, flow_size: int | None = 640,
+                      cut_threshold: float = DEFAULT_CUT_THRESHOLD, decode=srgb_decode) -> MetricsReport:
     """Per-frame metrics of a stylized sequence.
 
     Args:
@@ -216,6 +267,10 @@ def evaluate_sequence(source_frames: Iterable[np.ndarray], output_frames: Iterab
         features: a :class:`StyleFeatures` to reuse (default: built when ``style_image`` is given).
         long_gap: frame distance of the long-term warping error.
         flow_size: long side of the flow computation.
+        cut_threshold: the cut detector's histogram threshold (as the render's
+            ``temporal_cut_threshold``).
+        decode: working codes → linear light, for the tone levels (default sRGB's curve; the
+            display shaper's :func:`filmstyle.color.shaper.decode` for scene-linear plates).
 
     Returns:
         A :class:`MetricsReport`.
@@ -227,6 +282,8 @@ def evaluate_sequence(source_frames: Iterable[np.ndarray], output_frames: Iterab
         style = np.clip(np.asarray(style_image, dtype=np.float32), 0, 1)
         gy, vy = features.grams(style), features.vector(style)
     history: list[tuple[np.ndarray, np.ndarray]] = []
+    detector = CutDetector(cut_threshold)
+    shot = -1
     count = 0
     pairs = zip(source_frames, output_frames, strict=True)
     i = -1
@@ -239,12 +296,21 @@ def evaluate_sequence(source_frames: Iterable[np.ndarray], output_frames: Iterab
             raise InputError(f"metrics: source and output sequences differ in length (after {i + 1} frames)") from None
         i += 1
         src, out = _pair(src, out, f"frame {i}")
+        src_levels, src_codes = tone_levels(src, decode)
+        out_levels, out_codes = tone_levels(out, decode)
         src, out = np.clip(src, 0, 1), np.clip(out, 0, 1)
         if i == 0:
             report.height, report.width = src.shape[:2]
         elif src.shape[:2] != (report.height, report.width):
             raise InputError(f"frame {i}: size {src.shape[1]}x{src.shape[0]} differs from the first frame's")
-        fm = FrameMetrics(i, psnr(out, src), ssim(out, src))
+        cut, _ = detector.step(cut_thumbnail(src))
+        if cut:
+            shot += 1
+            history.clear()
+        fm = FrameMetrics(i, psnr(out, src), ssim(out, src), cut=cut, shot=shot)
+        fm.source_levels, fm.output_levels = src_levels, out_levels
+        fm.tone_stops = max(abs(a - b) for a, b in zip(src_levels, out_levels))
+        fm.tone_codes = max(abs(a - b) for a, b in zip(src_codes, out_codes))
         if history:
             ps, po = history[-1]
             fm.warp_error, fm.warp_reliable = warping_error(out, po, src, ps, flow_size=flow_size)

@@ -6,7 +6,9 @@ space (``acescg`` or ``lin_rec709``), and returns ``1×3×H×W`` in the same spa
 
 1. gamut matrix to linear Rec.709 (taken from the OCIO config, identity for ``lin_rec709``);
 2. the display shaper of :mod:`filmstyle.color.shaper` (sRGB curve after a highlight shoulder);
-3. the network on the clipped code, capped at the shaper's network ceiling;
+3. the network on the clipped code, rolled off under the frame's ceiling (the plate's peak,
+   at least diffuse white), with the plate's own values where it is brighter than diffuse white,
+   as the core does it;
 4. the strength mix against the unclipped code, ``out = code + s * (styled - code)``;
 5. the shaper's inverse and the matrix back.
 
@@ -83,6 +85,35 @@ def _decode(c: torch.Tensor) -> torch.Tensor:
     return torch.where(r > 0.5, shoulder, r)
 
 
+_SHOULDER_CODE = float(shaper.encode(np.array(shaper.SHOULDER_START)))
+
+
+def _ceiling(code: torch.Tensor, white: float, top: float) -> torch.Tensor:
+    """The frame's ceiling as :func:`filmstyle.color.shaper.stylized_ceiling` computes it."""
+    return torch.clamp(code.amax(), min=white, max=top)
+
+
+def _roll_off(code: torch.Tensor, ceiling: torch.Tensor, knee: float) -> torch.Tensor:
+    """:func:`filmstyle.color.shaper.roll_off` in torch (ceiling above the knee, below 1)."""
+    span = 1.0 - knee
+    room = ceiling - knee
+    b = room * span / torch.clamp(room.neg() + span, min=1e-6)
+    s = torch.clamp(code - knee, min=0.0)
+    rolled = torch.where(code > knee, b * s / (s + b) + knee, code)
+    return torch.minimum(rolled, ceiling)
+
+
+def _keep_highlights(styled: torch.Tensor, code: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """:func:`filmstyle.engine.tone.keep_highlights` in torch: the plate's own values where it is
+    brighter than diffuse white, fully from one stop above (linear Rec.709, luminance ``weights``)."""
+    lin_src = _decode(code)
+    y = torch.einsum("c,bchw->bhw", weights, lin_src).unsqueeze(1)
+    over = torch.clamp(torch.log2(torch.clamp(y, min=2.0 ** -16)), 0.0, 1.0)
+    w = over * over * (3.0 - 2.0 * over)
+    lin = _decode(styled)
+    return torch.where(w > 0, _encode(lin + w * (lin_src - lin)), styled)
+
+
 class _Body(nn.Module):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
@@ -105,6 +136,9 @@ class NukeStyleModule(nn.Module):
         self.from709: list[float] = [float(v) for v in np.linalg.inv(to709).ravel()]
         self.strength = float(strength)
         self.ceiling = float(shaper.NETWORK_CEILING)
+        self.white = float(shaper.WHITE_CODE)
+        self.knee = _SHOULDER_CODE
+        self.register_buffer("luma", torch.tensor([0.2126, 0.7152, 0.0722], dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rgb = torch.nan_to_num(x[:, :3].float(), nan=0.0)
@@ -121,7 +155,9 @@ class NukeStyleModule(nn.Module):
             net_in = F.pad(net_in, [0, pw, 0, ph], mode="reflect")
         cond = self.cond.to(rgb.device)
         styled = self.body(net_in.to(cond.dtype), cond)[:, :, :h, :w].float()
-        styled = torch.clamp(styled, max=self.ceiling)
+        ceiling = _ceiling(code, self.white, self.ceiling)
+        styled = _roll_off(styled, ceiling, self.knee)
+        styled = torch.minimum(_keep_highlights(styled, code, self.luma.to(rgb.device)), ceiling)
         mixed = styled if s >= 1.0 else code + s * (styled - code)
         out = torch.einsum("ij,bjhw->bihw", from709, _decode(mixed))
         return out.to(x.dtype)

@@ -32,6 +32,8 @@ PLOTS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "warp": ("Warping error (lower = steadier)", ("warp_error", "warp_error_long", "source_warp_error"),
              "MSE over reliable pixels"),
     "style": ("Style (output vs style image)", ("ssi", "style_cosine"), "SSI / cosine distance"),
+    "tone": ("Tone (output vs source luminance levels 5/50/95 %)", ("tone_stops", "tone_codes"),
+             "largest |difference|: stops / codes"),
 }
 
 
@@ -50,6 +52,9 @@ def _plot(report: MetricsReport, keys: Sequence[str], title: str, ylabel: str, p
     for k, pts in series.items():
         x, y = zip(*pts)
         ax.plot(x, y, marker=".", linewidth=1, label=k)
+    for n, cut in enumerate(report.cuts):
+        # A cut sits between two frames; the pairs across it are not measured.
+        ax.axvline(cut - 0.5, color="tab:red", linestyle="--", linewidth=1, label="cut" if n == 0 else None)
     ax.set_title(title)
     ax.set_xlabel("frame (index in sequence)")
     ax.set_ylabel(ylabel)
@@ -126,6 +131,15 @@ def write_report(report: MetricsReport, out_dir: str | Path, *, source_frames=No
         return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}"></figure>'
 
     rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in data["summary"].items())
+    labels = [row.get("frame", str(row["index"])) for row in data["per_frame"]]
+    shot_keys = ("warp_error", "warp_error_long", "source_warp_error", "style_l2", "tone_stops")
+    shot_rows = "".join(
+        "<tr><td>{}</td><td>{}–{}</td><td>{}</td>{}</tr>".format(
+            shot["shot"] + 1, html.escape(str(labels[shot["first"]])), html.escape(str(labels[shot["last"]])),
+            shot["frames"], "".join(f"<td>{_fmt(shot[k])}</td>" for k in shot_keys))
+        for shot in data["shots"])
+    shot_head = "".join(f"<th>{k}</th>" for k in ("shot", "frames", "count", *shot_keys))
+    cuts_text = (", ".join(html.escape(str(labels[c])) for c in data["cuts"]) or "none")
     figures = "".join(img(p, k) for k, p in paths.items() if k.startswith("plot_"))
     sheet_html = img(paths["sheet"], "contact sheet") if "sheet" in paths else ""
     page = f"""<!doctype html>
@@ -137,8 +151,13 @@ td{{padding:2px 12px;border-bottom:1px solid #333}} img{{max-width:100%}} figure
 PSNR and SSIM (Rec.709 luma) compare each output with its source; warping errors are MSE of RGB in [0, 1]
 over pixels passing the forward-backward flow check (flow from the source frames), short term t-1 and long
 term t-10; source_warp_error is the same on the source (the floor the flow sets); SSI and style distances
-compare the output with the style image through the style predictor.</p>
+compare the output with the style image through the style predictor; tone_stops and tone_codes are the
+largest difference of the 5/50/95 % luminance levels between output and source, in log2 stops and in
+working-space code units.</p>
 <h2>Means</h2><table>{rows}</table>
+<h2>Shots</h2><p>Cuts (found with the render's detector; dashed red lines on the plots, pairs across
+them not measured) before frames: {cuts_text}.</p>
+<table><tr>{shot_head}</tr>{shot_rows}</table>
 <h2>Per frame</h2>{figures}
 <h2>Contact sheet</h2>{sheet_html or '<p>not written (frames not given)</p>'}
 </body></html>
