@@ -12,9 +12,10 @@ from filmstyle import io
 from filmstyle.errors import OutputError
 from filmstyle.job.look import Look, NetworkOptions
 from filmstyle.job.model import Job
+from filmstyle.job.params import PROXIES
 from filmstyle.job.regions import Region, RegionSet
 
-__all__ = ["RenderPlan", "build_plan"]
+__all__ = ["RenderPlan", "build_plan", "resolve_path"]
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,16 @@ class RenderPlan:
         return self.params["temporal"] is not None or self.network.shot_stats
 
 
-def _resolve(path: str, base: Path) -> str:
+def resolve_path(path: str, base: Path) -> str:
+    """A job path as the plan uses it: relative paths resolve from the job file's folder."""
     p = Path(path).expanduser()
     return str(p if p.is_absolute() else base / p)
 
 
 def build_plan(job: Job) -> RenderPlan:
     """Check a job against the file system (frames on disk, output paths) and make its plan."""
-    source = io.find_sequence(_resolve(job.input, job.base_dir), job.frames)
-    output = io.output_sequence(source, _resolve(job.output, job.base_dir))
+    source = io.find_sequence(resolve_path(job.input, job.base_dir), job.frames)
+    output = io.output_sequence(source, resolve_path(job.output, job.base_dir))
     first_out = output.path(output.frames[0])
     out_format = io.format_for_path(first_out)
     if out_format is None:
@@ -96,6 +98,7 @@ def build_plan(job: Job) -> RenderPlan:
     if job.bit_depth is not None or job.compression is not None:
         options = io.WriteOptions(bit_depth=job.bit_depth, compression=job.compression)
     network = NetworkOptions(tiling=job.tiling, tile_size=job.tile_size, stroke_scale=job.stroke_scale,
-                             stroke_detail=job.stroke_detail, shot_stats=job.shot_stats)
+                             stroke_detail=job.stroke_detail, shot_stats=job.shot_stats,
+                             proxy=PROXIES[job.proxy])
     return RenderPlan(source, output, compiled.looks, compiled.regions, compiled.default,
                       MappingProxyType(params), network, options)
