@@ -111,6 +111,7 @@ def render_with_progress(plan, **render_options) -> None:
 
 
 COMMAND_MODULES += ("doctor_commands",)
+COMMAND_MODULES += ("farm_commands",)
 for _module in COMMAND_MODULES:
     importlib.import_module(f"filmstyle.cli.{_module}")
 

@@ -31,6 +31,8 @@ def render(
     warmup: Annotated[int, typer.Option(
         min=0, help="Temporal jobs: stylize this many of the job's frames before the first one rendered, "
         "without writing them, so a chunk's history matches a render of the whole shot.")] = 0,
+    warmup_from: Annotated[Optional[int], typer.Option(
+        help="With --warmup: never warm on frames before this one (the shot's first frame).")] = None,
     progress: Annotated[str, typer.Option(
         help="bar (on stderr) or json (one line per frame on stdout, for render managers).")] = "bar",
 ) -> None:
@@ -41,7 +43,10 @@ def render(
     if progress not in ("bar", "json"):
         raise JobError(f"--progress: expected bar or json, got {progress!r}")
     plan = build_plan(_load(job_file, overwrite=overwrite, frames=frames, proxy=proxy))
-    options = {"warmup": warmup, "before": _frames_before(job_file, plan) if warmup and frames else ()}
+    before = _frames_before(job_file, plan) if warmup and frames else ()
+    if warmup_from is not None:
+        before = tuple(f for f in before if f >= warmup_from)
+    options = {"warmup": warmup, "before": before}
     if progress == "json":
         from filmstyle.cli.render_json import render_json
 
