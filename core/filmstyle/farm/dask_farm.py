@@ -121,7 +121,7 @@ def run_chunk(args: list[str], label: str, cpus: dict | None = None, env: dict |
 
 def run_on_dask(plan: FarmPlan, *, scheduler: str | None = None, workers: int = 2, retries: int = 2,
                 on_event: Callable[[str, dict], None] | None = None, env: dict | None = None,
-                timeout: float | None = None) -> FarmReport:
+                timeout: float | None = None, connect_timeout: float = 20.0) -> FarmReport:
     """Render every chunk of ``plan`` on Dask and wait for them.
 
     Args:
@@ -132,6 +132,7 @@ def run_on_dask(plan: FarmPlan, *, scheduler: str | None = None, workers: int = 
             ``"failed"`` (out of attempts) and ``"chunk"`` (a chunk finished).
         env: extra environment for the chunk processes.
         timeout: seconds to wait for the whole render (None: no limit).
+        connect_timeout: seconds to wait for the scheduler.
 
     Raises:
         FilmStyleError: the scheduler cannot be reached or the local cluster cannot start.
@@ -152,7 +153,7 @@ def run_on_dask(plan: FarmPlan, *, scheduler: str | None = None, workers: int = 
             client = Client(cluster)
             cpus = dict(enumerate(core_sets(workers))) if workers > 1 else {}
         else:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{connect_timeout:g}s")
             cpus = {}
     except (OSError, TimeoutError) as exc:
         where = f"scheduler {scheduler}" if scheduler else "a local cluster"
