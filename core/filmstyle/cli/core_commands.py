@@ -153,7 +153,8 @@ def bench(
     out: Annotated[Optional[Path], typer.Option(help="Also write the figures as JSON here.")] = None,
     only: Annotated[
         Optional[list[str]],
-        typer.Option(help="Run only these sections (repeat): core, scale (4K/1080p), memory (8K tiled peak), temporal."),
+        typer.Option(help="Run only these sections (repeat): core, scale (4K/1080p), memory (8K tiled peak), temporal, "
+                 "peer (like for like, FLOP floors), preview, processes (1 vs 2), farm (chunk boundaries)."),
     ] = None,
     tile_size: Annotated[int, typer.Option(help="Tile size of the 8K memory render.")] = 1024,
 ) -> None:

@@ -17,10 +17,14 @@ Sections (``run_bench(sections=...)``, ``filmstyle bench --only``; default all):
   child process (``getrusage(RUSAGE_CHILDREN)``, so this process's own memory is not counted;
   goal <= 8 GB).
 * ``temporal`` — what ``temporal`` (flow-warped blending) adds per frame at 1080p.
+* ``peer``, ``preview``, ``processes``, ``farm`` — like for like with the peer and FLOP floors,
+  previews against the full render, one against two render processes, and farm chunk
+  boundaries: :data:`SECTION_MODULES`.
 """
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import tempfile
 import time
@@ -32,6 +36,10 @@ __all__ = ["SECTIONS", "run_bench", "format_bench"]
 
 #: Sections :func:`run_bench` can run.
 SECTIONS = ("core", "scale", "memory", "temporal")
+#: Sections in modules of their own: ``figures(width=, height=, frames=, repeats=) -> dict`` and ``lines(dict)``.
+SECTION_MODULES = {"peer": "filmstyle.tools.bench_peer", "preview": "filmstyle.tools.bench_preview",
+                   "processes": "filmstyle.tools.bench_processes", "farm": "filmstyle.tools.bench_farm"}
+SECTIONS += tuple(SECTION_MODULES)
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -251,6 +259,9 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
         work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))
         plate = make_demo_shot(work / "plate", max(frames, 3), size=(1920, 1080))
         figures["temporal"] = _temporal_figures(plate, work, repeats)
+    for name in (s for s in SECTION_MODULES if s in sections):
+        module = importlib.import_module(SECTION_MODULES[name])
+        figures[name] = module.figures(width=width, height=height, frames=frames, repeats=repeats)
     return figures
 
 
@@ -317,6 +328,8 @@ def format_bench(figures: dict) -> str:
         lines.append(f"  temporal @1080p: blend {f['temporal_blend_s']:.3f} s/frame, end to end "
                      f"{f['temporal_end_to_end_s']:.3f} vs {f['plain_end_to_end_s']:.3f} s/frame plain "
                      f"(+{f['overhead_share']:.0%})")
+    for name in (s for s in SECTION_MODULES if s in figures):
+        lines += importlib.import_module(SECTION_MODULES[name]).lines(figures[name])
     return "\n".join(lines)
 
 
