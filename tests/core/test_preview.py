@@ -62,12 +62,13 @@ def test_proxy_frames_must_fit_the_core_grid():
 
 
 def test_guided_enlargement_restores_the_plates_edges():
-    """A look that follows the plate (here: a colour matrix of it) comes back sharp; bicubic blurs it."""
+    """A look that follows the plate's light (here: a tint of its luminance) comes back sharp; bicubic blurs it."""
     h, w = 96, 128
     yy, xx = np.mgrid[0:h, 0:w]
     plate = np.stack([(xx > 0.37 * w + 0.2 * yy), (yy > 0.55 * h), ((xx + yy) % 23 < 11)], -1).astype(np.float32)
     plate = 0.2 + 0.6 * plate
-    look = plate @ np.array([[0.6, 0.3, 0.1], [0.1, 0.5, 0.4], [0.2, 0.2, 0.6]], np.float32).T
+    luma = plate @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    look = luma[..., None] * np.array([0.9, 0.6, 0.3], np.float32) + np.array([0.05, 0.1, 0.2], np.float32)
     small = cv2.resize(look, (w // 4, h // 4), interpolation=cv2.INTER_AREA)
     guided = guided_upsample(small, plate)
     cubic = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
