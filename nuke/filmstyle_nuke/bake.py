@@ -23,7 +23,12 @@ from filmstyle_nuke.colour import colour_fields, colour_settings
 from filmstyle_nuke.knobs import sample_values
 from filmstyle_nuke.node import cache_dir
 
-__all__ = ["render", "running", "last_result", "job_values"]
+__all__ = ["render", "running", "last_result", "job_values", "final_values", "PREVIEW_PARAM"]
+
+#: The schema parameter that makes a render a preview (``proxy``: full, 1/2, 1/4). The Render
+#: button renders at the knob's value (1/2 by default: interactive previews); renders for a Write,
+#: ``nuke -x`` or a farm are always final (:func:`final_values`).
+PREVIEW_PARAM = "proxy"
 
 _RUNNING = set()     # node ids with a render in flight
 _RESULTS = {}        # node id -> summary of its last render (read by tests and tools)
@@ -44,6 +49,14 @@ def job_values(values, colour):
     out = dict(values)
     out[space_knob] = colour["input_colorspace"]
     out[ocio_knob] = colour.get("ocio", "")
+    return out
+
+
+def final_values(values):
+    """``values`` for a final render: the preview proxy set to full quality."""
+    out = dict(values)
+    if PREVIEW_PARAM in out:
+        out[PREVIEW_PARAM] = "full"
     return out
 
 
@@ -128,14 +141,18 @@ def _prepare(node):
     _write_source(node, folder, first, last)
     ident = node["fs_id"].value()
     keys, stamps, todo = {}, {}, []
+    final = final_values(values)
     for f in frames:
         keys[f] = cache.frame_key({k: protocol.value_at(v, f) for k, v in sorted(values.items())}, colour, ident)
         src = cache.frame_file(folder, "src", f)
         stamps[f] = cache.file_stamp(src)
         record = cache.read_record(folder, f)
-        if cache.bake_current(record, folder, f, keys[f], stamps[f]):
+        # A frame already rendered at full quality (by a Write or a farm) serves a preview too.
+        full_key = cache.frame_key({k: protocol.value_at(v, f) for k, v in sorted(final.items())}, colour, ident)
+        current = [k for k in (keys[f], full_key) if cache.bake_current(record, folder, f, k, stamps[f])]
+        if current:
             # Same pixels rewritten: the record follows the new source file.
-            cache.write_record(folder, f, key=keys[f], source_file=src, source_stamp=stamps[f])
+            cache.write_record(folder, f, key=current[0], source_file=src, source_stamp=stamps[f])
         else:
             todo.append(f)
     job = protocol.build_job(values, input=cache.pattern(folder, "src"), output=cache.pattern(folder, "out"),

@@ -18,7 +18,7 @@ import nuke
 from filmstyle_plugin import protocol
 from filmstyle_plugin.client import WorkerClient, WorkerError
 from filmstyle_nuke import cache
-from filmstyle_nuke.bake import job_values
+from filmstyle_nuke.bake import final_values, job_values
 from filmstyle_nuke.colour import colour_fields, colour_settings, working_space
 from filmstyle_nuke.knobs import sample_values
 from filmstyle_nuke.node import cache_dir, is_filmstyle
@@ -128,7 +128,8 @@ def ensure_frame(node, frame):
     except cache.CacheError as exc:
         raise RenderTimeError(f"{name}: frame {frame}: {exc}") from None
     colour = colour_settings(node)
-    values = job_values(sample_values(node, [frame]), colour)
+    # A Write, `nuke -x` or a farm renders final frames: never the Render button's preview proxy.
+    values = final_values(job_values(sample_values(node, [frame]), colour))
     key = cache.frame_key({k: protocol.value_at(v, frame) for k, v in sorted(values.items())}, colour,
                           node["fs_id"].value())
     if cache.render_current(cache.read_record(folder, frame), folder, frame, key):

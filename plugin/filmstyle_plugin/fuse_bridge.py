@@ -22,9 +22,10 @@ and the exit status is 0 or 1. Request file (JSON)::
      "result_file": ".../result.txt"}                # optional: the result line is written there too
 
 Results are cached by (input pixels, mask pixels, every value at that frame, style image and OCIO
-file stamps); a cached frame comes back without the worker. With ``temporal`` > 0 a frame also
-depends on the frames before it: the cache key then chains the key of the previous frame this tool
-served when that was frame - 1 (else the shot starts here), the worker keeps the tool's state
+file stamps); a cached frame comes back without the worker. With ``temporal`` or
+``temporal_anchor`` > 0 a frame also depends on the frames before it: the cache key then chains the
+key of the previous frame this tool served when that was frame - 1 (else the shot starts here),
+the worker keeps the tool's state
 (``/shots/{tool}/frames``), and the source of each frame is kept beside its result so the state
 can be rebuilt when the previous frame came from the cache.
 """
@@ -58,6 +59,8 @@ CACHE_ENV = "FILMSTYLE_FUSE_CACHE_MB"
 #: ``mask_channel`` choices → the EXR channel a Fusion image is written with.
 MASK_CHANNELS = {"rgba.alpha": "A", "rgba.red": "R", "rgba.green": "G", "rgba.blue": "B"}
 _TOOL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+#: Inputs that make a frame depend on the frames before it when above 0.
+STATEFUL = ("temporal", "temporal_anchor")
 _LOCK_STALE_S = 15 * 60.0
 _RENDER_TIMEOUT_S = 30 * 60.0
 #: Cache files younger than this are never evicted (another tool may be about to read them).
@@ -297,7 +300,9 @@ def _log(work: Path, line: str) -> None:
 
 def render(request: Dict[str, Any], *, client: Optional[WorkerClient] = None) -> str:
     """Serve one frame: the path of the result EXR (from the cache, else from the worker)."""
-    params = load_schema()
+    # Only the Fuse's own inputs: a control other hosts show (the preview proxy of Nuke and the
+    # panel) takes the job's default, since a Fuse render is the final render in Resolve.
+    params = load_schema(host="fuse")
     values = _values(request.get("values") or {}, params)
     cache = Path(request["cache_dir"])
     work = Path(request["work_dir"])
@@ -309,7 +314,7 @@ def render(request: Dict[str, Any], *, client: Optional[WorkerClient] = None) ->
     temp_out = work / f"out-{os.getpid()}-{uuid.uuid4().hex[:8]}.exr"
     job = build_frame_job(request, values, str(temp_out), params)
     base = look_key(request, job)
-    stateful = float(values.get("temporal") or 0.0) > 0.0
+    stateful = any(float(values.get(name) or 0.0) > 0.0 for name in STATEFUL)
     tool = request["tool"]
     budget = float(request.get("cache_mb") or os.environ.get(CACHE_ENV) or DEFAULT_CACHE_MB)
     chain = chain_signature(values, params, bool(request.get("mask")))

@@ -16,7 +16,7 @@ LAYERS = {
     "io": 1, "color": 1, "models": 1,
     "job": 2,
     "engine": 3,
-    "tools": 4, "server": 4, "panel": 4,
+    "tools": 4, "server": 4, "panel": 4, "farm": 4,
     "cli": 5,
 }  # fmt: skip
 MAX_LINES = 500

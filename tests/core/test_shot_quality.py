@@ -300,7 +300,8 @@ def test_bench_rejects_an_unknown_section():
     from filmstyle.tools.bench import run_bench
     from filmstyle.errors import InputError
 
-    with pytest.raises(InputError, match=r"^--only: unknown section 'speed', valid: core, scale, memory, temporal, precision, gpu$"):
+    with pytest.raises(InputError, match=r"^--only: unknown section 'speed', valid: core, scale, memory, temporal, "
+                       r"peer, preview, processes, farm, precision, gpu$"):
         run_bench(sections=["speed"])
 
 

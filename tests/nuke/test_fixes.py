@@ -147,7 +147,8 @@ def test_the_scripts_ocio_config_and_working_space_reach_the_worker(terminal_nuk
     assert client.jobs[0]["color"] == {"ocio": str(config_path), "input_colorspace": "Linear Rec.709 (sRGB)"}
     src = folder_of(node) / "src.1001.exr"
     want = FramePipeline(plan_from_cli(input=str(src), output=str(tmp_path / "ref.exr"), style="starry-blue",
-                                       ocio=str(config_path), input_colorspace="Linear Rec.709 (sRGB)")
+                                       ocio=str(config_path), input_colorspace="Linear Rec.709 (sRGB)",
+                                       proxy=node["proxy"].value())
                          ).stylize_frame(io.read_frame(src), 1001)
     np.testing.assert_allclose(rgb_of(out_path(node, 1001)), want, atol=1e-5)
     # $OCIO wins over the script, as in Nuke.

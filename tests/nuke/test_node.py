@@ -90,7 +90,7 @@ def test_keyed_strength_renders_per_frame_and_rerenders_only_changes(nuke, graph
     assert value != pytest.approx(0.9) and 0.8 < value < 1.0
     src3 = folder_of(graph) / "src.1003.exr"
     plan = plan_from_cli(input=str(src3), output=str(src3.with_name("ref.exr")), style="starry-blue",
-                         strength=value, input_colorspace="scene_linear")
+                         strength=value, input_colorspace="scene_linear", proxy=graph["proxy"].value())
     want = FramePipeline(plan).stylize_frame(io.read_frame(src3), 1003)
     got = rgb_of(out_path(graph, 1003))
     np.testing.assert_allclose(got, want, atol=1e-5)

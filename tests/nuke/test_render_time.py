@@ -73,6 +73,7 @@ def test_an_unbaked_frame_without_a_readable_source_fails_the_render(terminal_nu
 def test_a_replaced_output_file_is_not_trusted(terminal_nuke, plates, tmp_path):
     nuke = terminal_nuke
     node = make_graph(nuke, plates, tmp_path)
+    node["proxy"].setValue("full")  # a final frame, which a Write would otherwise reuse
     node["last"].setValue(FRAMES[0])
     assert press_render(nuke, node)["state"] == "done"
     out = out_path(node, FRAMES[0])

@@ -77,8 +77,9 @@ def _root(
         logger.setLevel(logging.INFO)
 
 
-def render_with_progress(plan) -> None:
-    """Render a plan with a rich progress bar (frames, fps, ETA) on stderr."""
+def render_with_progress(plan, **render_options) -> None:
+    """Render a plan with a rich progress bar (frames, fps, ETA) on stderr (``render_options``
+    go to :func:`~filmstyle.engine.sequence.render_sequence`)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -106,7 +107,7 @@ def render_with_progress(plan) -> None:
             rate = f"{written['n'] / written['seconds']:.2f} fps" if written["seconds"] else ""
             bar.update(task, completed=done, rate=rate, last=f"{result.status} {result.path.name}")
 
-        report = render_sequence(plan, progress=on_frame, pipeline=pipeline)
+        report = render_sequence(plan, progress=on_frame, pipeline=pipeline, **render_options)
     console.print(
         f"{report.written} written, {report.skipped} skipped (existing; --overwrite to redo) "
         f"in {report.seconds:.1f} s → {plan.output.pattern}",
@@ -114,6 +115,9 @@ def render_with_progress(plan) -> None:
     )
 
 
+
+
+COMMAND_MODULES += ("farm_commands",)
 for _module in COMMAND_MODULES:
     importlib.import_module(f"filmstyle.cli.{_module}")
 

@@ -159,6 +159,7 @@ def bench(
     only: Annotated[
         Optional[list[str]],
         typer.Option(help="Run only these sections (repeat): core, scale (4K/1080p), memory (8K tiled peak), temporal, "
+                     "peer (like for like, FLOP floors), preview, processes (1 vs 2), farm (chunk boundaries), "
                      "precision (fp16/bf16 against fp32), gpu (the one-shot GPU check)."),
     ] = None,
     tile_size: Annotated[int, typer.Option(help="Tile size of the 8K memory render.")] = 1024,

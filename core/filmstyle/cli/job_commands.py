@@ -9,15 +9,16 @@ from typing import Annotated, Optional
 import typer
 
 from filmstyle.cli import app, render_with_progress, reports_errors
+from filmstyle.errors import FilmStyleError
 
 job_app = typer.Typer(help="Write a job template or the job file's JSON Schema.", no_args_is_help=True)
 app.add_typer(job_app, name="job")
 
 
-def _load(job_file: Path, *, overwrite: bool = False, frames: Optional[str] = None):
+def _load(job_file: Path, *, overwrite: bool = False, frames: Optional[str] = None, proxy: Optional[str] = None):
     from filmstyle.job import load_job
 
-    return load_job(job_file, overrides={"overwrite": True if overwrite else None, "frames": frames})
+    return load_job(job_file, overrides={"overwrite": True if overwrite else None, "frames": frames, "proxy": proxy})
 
 
 @app.command()
@@ -26,11 +27,46 @@ def render(
     job_file: Annotated[Path, typer.Argument(metavar="JOB.yaml", help="A job file (see `filmstyle job init`).")],
     overwrite: Annotated[bool, typer.Option(help="Re-render frames whose output already exists.")] = False,
     frames: Annotated[Optional[str], typer.Option(help="Render only these frames (overrides the job's frames).")] = None,
+    proxy: Annotated[Optional[str], typer.Option(help="Preview at 1/2 or 1/4 (overrides the job's proxy).")] = None,
+    warmup: Annotated[int, typer.Option(
+        min=0, help="Temporal jobs: stylize this many of the job's frames before the first one rendered, "
+        "without writing them, so a chunk's history matches a render of the whole shot.")] = 0,
+    warmup_from: Annotated[Optional[int], typer.Option(
+        help="With --warmup: never warm on frames before this one (the shot's first frame).")] = None,
+    progress: Annotated[str, typer.Option(
+        help="bar (on stderr) or json (one line per frame on stdout, for render managers).")] = "bar",
 ) -> None:
-    """Render a YAML job file."""
+    """Render a YAML job file (or a chunk of its frames, for a farm)."""
+    from filmstyle.errors import JobError
     from filmstyle.job import build_plan
 
-    render_with_progress(build_plan(_load(job_file, overwrite=overwrite, frames=frames)))
+    if progress not in ("bar", "json"):
+        raise JobError(f"--progress: expected bar or json, got {progress!r}")
+    plan = build_plan(_load(job_file, overwrite=overwrite, frames=frames, proxy=proxy))
+    before = _frames_before(job_file, plan) if warmup and frames else ()
+    if warmup_from is not None:
+        before = tuple(f for f in before if f >= warmup_from)
+    options = {"warmup": warmup, "before": before}
+    if progress == "json":
+        from filmstyle.cli.render_json import render_json
+
+        render_json(plan, **options)
+    else:
+        render_with_progress(plan, **options)
+
+
+def _frames_before(job_file: Path, plan) -> tuple[int, ...]:
+    """The job's own frames (before ``--frames`` replaced them) that come before the plan's first."""
+    from filmstyle import io
+    from filmstyle.job.plan import resolve_path
+
+    job = _load(job_file)
+    first = plan.source.frames[0]
+    try:
+        frames = io.find_sequence(resolve_path(job.input, job.base_dir), job.frames).frames
+    except FilmStyleError:
+        return ()  # the job's frames are not all on disk: warm from the frames before that are
+    return tuple(f for f in frames if f < first)
 
 
 @app.command()

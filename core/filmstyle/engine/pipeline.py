@@ -91,6 +91,15 @@ class FramePipeline:
         self._cuts_last = index
         return cut
 
+    def starts_shot(self, source: io.SourceFrame, frame: int) -> bool:
+        """Whether ``frame`` starts a new shot, decided exactly as a render of the plan decides it.
+
+        Call it on the plan's frames in order (the detector compares each frame with the one
+        before); the first frame always starts one. Nothing is stylized.
+        """
+        rgb = color.clean_nonfinite(source.rgb) if color.count_nonfinite(source.rgb) else source.rgb
+        return self._new_shot(self.color.working(source, straight(source, rgb)), self._frame_index.get(frame))
+
     def prime(self, frame: int, source: io.SourceFrame, output: Path) -> bool:
         """Rebuild the between-frame state from ``frame``, rendered earlier: its source and its
         output on disk (read back, un-premultiplied by the source's alpha, to working space,

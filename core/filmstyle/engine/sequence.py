@@ -6,15 +6,24 @@ next frame and writing the last one while the network runs, existing outputs ski
 render resumes (a temporal render is primed from the frame before), every frame written to a temp
 file and renamed, a progress callback and cancellation. A movie output (``.mov``) is written
 through one :class:`~filmstyle.io.MovieOutput` instead: in frame order, committed at the end.
+
+**Warm-up** (``warmup=K``, for chunks of a farm render): a plan that tracks shots (temporal
+blending, shot statistics) first stylizes the ``K`` frames before the first frame it renders
+(from ``before``, the shot's earlier frames, and the plan's own skipped ones), in order and without
+writing them, so its history is that of a render of the whole shot up to there. Where those frames
+reach back to the shot's first frame (a cut, or the start of the sequence) the result is the one a
+single render of the shot gives; otherwise the history is shorter by what lies before them, which
+temporal blending at amount ``a`` forgets as ``a**K``. Unlike priming from the previous output on
+disk it does not depend on which chunk finished first, so chunks run in any order or at once.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from filmstyle import io
@@ -38,6 +47,7 @@ class FrameResult:
 class RenderReport:
     results: list[FrameResult] = field(default_factory=list)
     seconds: float = 0.0
+    warmed: tuple[int, ...] = ()  # frames stylized (not written) to warm the history up
 
     @property
     def written(self) -> int:
@@ -72,12 +82,26 @@ def _resume(plan: RenderPlan, pipeline: FramePipeline, frame: int, rendered_befo
     pipeline.prime(previous, source, out)
 
 
+def _warm_frames(plan: RenderPlan, first: int, warmup: int, before: Sequence[int]) -> list[int]:
+    """The up to ``warmup`` frames before ``first`` to warm a shot's history on (existing files only)."""
+    frames = list(plan.source.frames)
+    earlier = [f for f in before if f < frames[0]] + frames[:frames.index(first)]
+    warm: list[int] = []
+    for frame in reversed(earlier[-warmup:] if warmup > 0 else []):
+        if not io.FrameSequence(plan.source.pattern, (frame,)).path(frame).exists():
+            break  # the sequence starts after it: warm from what is there
+        warm.insert(0, frame)
+    return warm
+
+
 def render_sequence(
     plan: RenderPlan,
     *,
     progress: ProgressCallback | None = None,
     pipeline: FramePipeline | None = None,
     should_stop: Callable[[], bool] | None = None,
+    warmup: int = 0,
+    before: Sequence[int] = (),
 ) -> RenderReport:
     """Render every frame of ``plan``; see the module docstring for the guarantees.
 
@@ -86,6 +110,9 @@ def render_sequence(
         pipeline: a prepared :class:`FramePipeline` to reuse (models stay loaded).
         should_stop: polled before each frame; when it returns True the frame being written is
             finished and :class:`~filmstyle.errors.RenderCancelled` is raised (with the report).
+        warmup: frames to stylize, without writing them, before the first frame rendered, when
+            the plan tracks shots (see the module docstring).
+        before: the shot's frames before the plan's first frame, in order (a chunk's job frames).
 
     Raises:
         FilmStyleError: the first bad frame stops the render with a one-line error; frames
@@ -117,9 +144,22 @@ def render_sequence(
     # temp files of killed renders of these outputs (for a movie: of the one file)
     io.clean_stale_temps([Path(plan.output.pattern)] if movie is not None else (plan.output.path(f) for f in todo))
     checks = io.FrameChecks()
+    warm = _warm_frames(plan, todo[0], warmup, before) if todo and plan.tracks_shots else []
+    if warm:
+        # The pipeline numbers frames by their place in the sequence: warm frames come first.
+        source = io.FrameSequence(plan.source.pattern, tuple(warm) + plan.source.frames)
+        pipeline = FramePipeline(replace(plan, source=source), stylizer=pipeline.stylizer)
+        report.warmed = tuple(warm)
 
     def read(frame: int) -> io.SourceFrame:
         return io.read_frame(plan.source.path(frame), layer=plan.layer, part=plan.part)
+
+    for frame in warm:
+        if should_stop is not None and should_stop():
+            report.seconds = time.perf_counter() - started
+            raise RenderCancelled(f"render cancelled while warming up before frame {todo[0]}; nothing written", report)
+        path = io.FrameSequence(plan.source.pattern, (frame,)).path(frame)
+        pipeline.stylize_frame(io.read_frame(path, layer=plan.layer, part=plan.part), frame)
 
     def finish(pending: Future | None) -> None:
         if pending is not None:
@@ -144,7 +184,7 @@ def render_sequence(
                     report,
                 )
             t0 = time.perf_counter()
-            if plan.tracks_shots and movie is None:
+            if plan.tracks_shots and movie is None and (i or not warm):
                 _resume(plan, pipeline, frame, todo[i - 1] if i else None, read)
             source = pending_read.result() if pending_read is not None else read(frame)
             checks.check(source, frame)

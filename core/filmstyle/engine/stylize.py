@@ -206,6 +206,11 @@ class FrameStylizer:
                 # The default path: the fast runner (ORT or channels-last torch), unchanged.
                 return runner(image, cond)
 
+            if o.proxy > 1:  # a preview: the proxy network replaces the network call
+                from filmstyle.engine.preview import proxy_network
+
+                net = proxy_network(model, cond, o.proxy, self.device)
+
         if o.stroke_scale is None:
             stylized = net(network_in)
         else:

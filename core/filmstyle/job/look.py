@@ -83,6 +83,8 @@ class NetworkOptions:
         stroke_detail: weight of the source's fine luminance detail added back (0..1).
         shot_stats: freeze instance-norm statistics at the first frame of each shot.
         min_pixels: the ``auto`` threshold.
+        proxy: 1 = the full network; 2 or 4 = a preview on a frame that many times smaller
+            (:mod:`filmstyle.engine.preview`).
     """
 
     tiling: str = "auto"
@@ -91,6 +93,7 @@ class NetworkOptions:
     stroke_detail: float = 1.0
     shot_stats: bool = False
     min_pixels: int = AUTO_TILE_PIXELS
+    proxy: int = 1
 
     def tiled(self, height: int, width: int) -> bool:
         if self.tiling == "auto":

@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_TILE_SIZE",
     "MAX_TILE_SIZE",
     "DEFAULT_CUT_THRESHOLD",
+    "PROXIES",
 ]
 
 #: Version of the job format this table describes (``filmstyle: 2`` at the top of a job file).
@@ -77,6 +78,8 @@ DEFAULT_TILE_SIZE = 1024
 MAX_TILE_SIZE = 8192
 #: Luma-histogram distance (0..2) above which a frame may start a new shot.
 DEFAULT_CUT_THRESHOLD = 0.35
+#: ``proxy`` values and the factor a preview shrinks the frame by (see filmstyle.engine.preview).
+PROXIES = {"full": 1, "1/2": 2, "1/4": 4}
 
 #: ``--style`` and the host style pickers offer the built-in looks by name.
 _STYLE_NAMES = tuple(BUILTIN_STYLES)
@@ -302,6 +305,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("tile_size", "integer", "Tile side in pixels.", default=DEFAULT_TILE_SIZE, minimum=64, maximum=MAX_TILE_SIZE,
        unit="px",
        template_commented=True),
+    _p("proxy", "choice", "Preview: run the network on a 1/2 or 1/4 frame with the full render's stroke size "
+       "and enlarge it guided by the plate (the host controls' interactive default is 1/2); full = final quality.",
+       default="full", choices=tuple(PROXIES), label="preview proxy",
+       hosts={"nuke": "Enumeration_Knob", "panel": "combo"}, host={"default": "1/2"}),
     _p("shot_stats", "bool", "Freeze the network's instance-norm statistics per shot (no tone pumping; "
        "reset on cuts).", default=False),
     Parameter("mask_channel", "choice", "Which channel of the Mask input limits the look.",

@@ -12,10 +12,11 @@ from filmstyle import io
 from filmstyle.errors import InputError, OutputError
 from filmstyle.job.look import Look, NetworkOptions
 from filmstyle.job.model import Job
+from filmstyle.job.params import PROXIES
 from filmstyle.job.preflight import check_mattes, check_outputs_are_not_inputs
 from filmstyle.job.regions import Region, RegionSet
 
-__all__ = ["RenderPlan", "build_plan"]
+__all__ = ["RenderPlan", "build_plan", "resolve_path"]
 
 
 @dataclass(frozen=True)
@@ -66,15 +67,16 @@ class RenderPlan:
                 or self.network.shot_stats or bool(self.params["keyframes"]))
 
 
-def _resolve(path: str, base: Path) -> str:
+def resolve_path(path: str, base: Path) -> str:
+    """A job path as the plan uses it: relative paths resolve from the job file's folder."""
     p = Path(path).expanduser()
     return str(p if p.is_absolute() else base / p)
 
 
 def build_plan(job: Job) -> RenderPlan:
     """Check a job against the file system (frames on disk, output paths) and make its plan."""
-    source = io.find_sequence(_resolve(job.input, job.base_dir), job.frames)
-    output = io.output_sequence(source, _resolve(job.output, job.base_dir))
+    source = io.find_sequence(resolve_path(job.input, job.base_dir), job.frames)
+    output = io.output_sequence(source, resolve_path(job.output, job.base_dir))
     first_out = output.path(output.frames[0])
     out_format = io.format_for_path(first_out)
     if out_format is None:
@@ -98,7 +100,7 @@ def build_plan(job: Job) -> RenderPlan:
     params = dict(compiled.params)
     keyframes = []
     for frame, path in params["keyframes"]:
-        file = Path(_resolve(path, job.base_dir))
+        file = Path(resolve_path(path, job.base_dir))
         if not file.is_file():
             raise InputError(f"keyframes[{frame}]: {file}: no such file")
         plate = io.FrameSequence(source.pattern, (frame,)).path(frame)
@@ -115,6 +117,7 @@ def build_plan(job: Job) -> RenderPlan:
     if output.is_movie:  # one file, no resume: refused here rather than after the first frames
         io.check_movie_output(output.pattern, output.frames, overwrite=bool(params["overwrite"]), options=options)
     network = NetworkOptions(tiling=job.tiling, tile_size=job.tile_size, stroke_scale=job.stroke_scale,
-                             stroke_detail=job.stroke_detail, shot_stats=job.shot_stats)
+                             stroke_detail=job.stroke_detail, shot_stats=job.shot_stats,
+                             proxy=PROXIES[job.proxy])
     return RenderPlan(source, output, compiled.looks, compiled.regions, compiled.default,
                       MappingProxyType(params), network, options)

@@ -47,6 +47,12 @@ class _CachedStylizer(FrameStylizer):
         self.pipeline: FramePipeline | None = None
         self._cache: dict[tuple, Any] = {}
 
+    def use_options(self, options) -> None:
+        """Take a job's network options (tiling, stroke scale, shot statistics, preview proxy)."""
+        if options != self.options:
+            self.options = options
+            self._tilers.clear()  # tilers are built with the tile size and threshold of the options
+
     def _load(self, path: Path):
         assert self.pipeline is not None
         return self.pipeline.load_style_image(path)
@@ -183,6 +189,7 @@ class JobQueue:
             record.state, record.started = "running", time.time()
         plan = record.plan
         stylizer = self._stylizer(plan)
+        stylizer.use_options(plan.network)
 
         def on_frame(result, done: int, total: int) -> None:
             with self._lock:

@@ -17,18 +17,22 @@ Sections (``run_bench(sections=...)``, ``filmstyle bench --only``; default all):
   child process (``getrusage(RUSAGE_CHILDREN)``, so this process's own memory is not counted;
   goal <= 8 GB).
 * ``temporal`` — what ``temporal`` (flow-warped blending) adds per frame at 1080p.
+* ``peer``, ``preview``, ``processes``, ``farm`` — like for like with the peer and FLOP floors,
+  previews against the full render, one against two render processes, and farm chunk
+  boundaries: :data:`SECTION_MODULES`.
 * ``precision`` — fp16 and bf16 (and tf32 on CUDA) against fp32 on ``device``, both networks at
   ``width x height``: output differences in code and in linear light, and times
   (:mod:`filmstyle.tools.precision_bounds`).
 * ``gpu`` — the one-shot GPU check on ``device`` (:mod:`filmstyle.tools.gpu_check`): parity with
   the CPU, the Nuke export in half, 1080p/4K frame times, 8K tiled peak memory, an EXR shot.
 
-``core``, ``scale``, ``memory`` and ``temporal`` time the CPU; ``precision`` and ``gpu`` run on
-``device``. The default sections are :data:`SECTIONS` on the CPU and :data:`DEVICE_SECTIONS` on a GPU.
+``precision`` and ``gpu`` run on ``device``; the other sections time the CPU. The default sections
+are :data:`SECTIONS` on the CPU and :data:`DEVICE_SECTIONS` on a GPU.
 """
 
 from __future__ import annotations
 
+import importlib
 import statistics
 import tempfile
 import time
@@ -38,8 +42,11 @@ import numpy as np
 
 __all__ = ["SECTIONS", "DEVICE_SECTIONS", "ALL_SECTIONS", "run_bench", "format_bench"]
 
+#: Sections in modules of their own: ``figures(width=, height=, frames=, repeats=) -> dict`` and ``lines(dict)``.
+SECTION_MODULES = {"peer": "filmstyle.tools.bench_peer", "preview": "filmstyle.tools.bench_preview",
+                   "processes": "filmstyle.tools.bench_processes", "farm": "filmstyle.tools.bench_farm"}
 #: Sections run by default on the CPU.
-SECTIONS = ("core", "scale", "memory", "temporal", "precision")
+SECTIONS = ("core", "scale", "memory", "temporal", *SECTION_MODULES, "precision")
 #: Sections run by default with a CUDA ``device`` (``filmstyle bench --device cuda``).
 DEVICE_SECTIONS = ("gpu", "precision")
 #: Every section :func:`run_bench` knows.
@@ -269,6 +276,9 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
         work = Path(tempfile.mkdtemp(prefix="filmstyle-bench-"))
         plate = make_demo_shot(work / "plate", max(frames, 3), size=(1920, 1080))
         figures["temporal"] = _temporal_figures(plate, work, repeats)
+    for name in (s for s in SECTION_MODULES if s in sections):
+        module = importlib.import_module(SECTION_MODULES[name])
+        figures[name] = module.figures(width=width, height=height, frames=frames, repeats=repeats)
     if "precision" in sections:
         from filmstyle.tools.precision_bounds import precision_figures
 
@@ -346,6 +356,8 @@ def format_bench(figures: dict) -> str:
         lines.append(f"  temporal @1080p: blend {f['temporal_blend_s']:.3f} s/frame, end to end "
                      f"{f['temporal_end_to_end_s']:.3f} vs {f['plain_end_to_end_s']:.3f} s/frame plain "
                      f"(+{f['overhead_share']:.0%})")
+    for name in (s for s in SECTION_MODULES if s in figures):
+        lines += importlib.import_module(SECTION_MODULES[name]).lines(figures[name])
     if "precision" in figures:
         from filmstyle.tools.precision_bounds import format_precision
 
