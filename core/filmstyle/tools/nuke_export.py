@@ -138,7 +138,7 @@ class NukeStyleModule(nn.Module):
         self.ceiling = float(shaper.NETWORK_CEILING)
         self.white = float(shaper.WHITE_CODE)
         self.knee = _SHOULDER_CODE
-        self.register_buffer("luma", torch.tensor([0.2126, 0.7152, 0.0722], dtype=torch.float32))
+        self.luma: list[float] = [0.2126, 0.7152, 0.0722]  # a list too: the highlight test stays float32
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rgb = torch.nan_to_num(x[:, :3].float(), nan=0.0)
@@ -157,7 +157,8 @@ class NukeStyleModule(nn.Module):
         styled = self.body(net_in.to(cond.dtype), cond)[:, :, :h, :w].float()
         ceiling = _ceiling(code, self.white, self.ceiling)
         styled = _roll_off(styled, ceiling, self.knee)
-        styled = torch.minimum(_keep_highlights(styled, code, self.luma.to(rgb.device)), ceiling)
+        luma = torch.tensor(self.luma, dtype=torch.float32, device=rgb.device)
+        styled = torch.minimum(_keep_highlights(styled, code, luma), ceiling)
         mixed = styled if s >= 1.0 else code + s * (styled - code)
         out = torch.einsum("ij,bjhw->bihw", from709, _decode(mixed))
         return out.to(x.dtype)
