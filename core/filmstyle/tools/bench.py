@@ -32,7 +32,9 @@ are :data:`SECTIONS` on the CPU and :data:`DEVICE_SECTIONS` on a GPU.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import shutil
 import statistics
 import tempfile
 import time
@@ -264,6 +266,28 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
     if unknown or not sections:
         raise InputError(f"--only: unknown section {unknown[0] if unknown else '(none)'!r}, valid: {', '.join(ALL_SECTIONS)}")
     figures: dict = {"threads": torch.get_num_threads(), "sections": list(sections), "device": device}
+    with _scratch():
+        _run_sections(figures, sections, frames=frames, width=width, height=height, repeats=repeats,
+                      tile_size=tile_size, device=device)
+    return figures
+
+
+@contextlib.contextmanager
+def _scratch():
+    """One temporary root for every folder the sections make (each calls ``tempfile.mkdtemp``),
+    removed at the end, also after an error or Ctrl-C: a bench writes gigabytes of frames."""
+    root = tempfile.mkdtemp(prefix="filmstyle-bench-")
+    before = tempfile.tempdir
+    tempfile.tempdir = root
+    try:
+        yield Path(root)
+    finally:
+        tempfile.tempdir = before
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run_sections(figures: dict, sections, *, frames: int, width: int, height: int, repeats: int,
+                  tile_size: int, device: str) -> None:
     if "core" in sections:
         figures.update(_core_figures(frames=frames, width=width, height=height, repeats=repeats))
     if "scale" in sections:
@@ -290,7 +314,6 @@ def run_bench(*, frames: int = 4, width: int = 1920, height: int = 1080, repeats
 
         log = logging.getLogger("filmstyle.bench")
         figures["gpu"] = run_gpu_check(device, FULL, log=lambda line: log.info("gpu check: %s", line))
-    return figures
 
 
 def _core_figures(*, frames: int, width: int, height: int, repeats: int) -> dict:

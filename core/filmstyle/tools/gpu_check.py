@@ -360,11 +360,14 @@ def run_gpu_check(device: str = "cuda", sizes: CheckSizes = FULL, *, work: Path 
 
     A step that raises is recorded with its one-line error and ``ok: False``; the next still runs.
     ``log`` gets one line per finished step (progress on a machine with no other output).
+    ``work`` holds the check's files; by default a temporary folder, removed at the end.
     """
     from filmstyle.models.device import parse_device
 
     device = parse_device(device)
-    work = Path(tempfile.mkdtemp(prefix="filmstyle-gpu-check-")) if work is None else work
+    if work is None:
+        with tempfile.TemporaryDirectory(prefix="filmstyle-gpu-check-") as tmp:
+            return run_gpu_check(device, sizes, work=Path(tmp), log=log)
     started = time.perf_counter()
     steps: dict[str, dict] = {}
     for name, step in STEPS.items():
