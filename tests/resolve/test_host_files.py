@@ -51,9 +51,10 @@ def test_the_fuse_control_follows_hosts_fuse_or_the_type():
     assert 'id = "GrainSize"' in block and "ScrewControl" in block and "nuke_thing" not in block
 
 
-def test_every_schema_parameter_is_a_fuse_input_with_its_range_and_default():
+def test_every_fuse_parameter_of_the_schema_is_an_input_with_its_range_and_default():
     inputs = {i.name: i for i in fuse_gen.fuse_inputs()}
-    for p in load_schema():
+    assert set(inputs) == {p.name for p in load_schema(host="fuse")}
+    for p in load_schema(host="fuse"):
         inp = inputs[p.name]
         attrs = dict(inp.attrs())
         if p.type in ("float", "int") and p.range:

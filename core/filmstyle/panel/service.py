@@ -22,7 +22,6 @@ live in a temp folder removed by :meth:`WorkerLink.close` (a worker started with
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import itertools
 import json
@@ -43,8 +42,7 @@ from PySide6.QtCore import QObject, Signal
 from filmstyle.errors import FilmStyleError
 from filmstyle.job.model import Job
 from filmstyle.panel.display import SourceView, image_thumbnail, load_source_view, read_display
-from filmstyle.panel.preview import (THUMBNAIL_SIDE, preview_job, preview_suffix, proxy_value, thumbnail_job,
-                                     write_mattes, write_plate)
+from filmstyle.panel.preview import THUMBNAIL_SIDE, preview_job, preview_suffix, thumbnail_job, write_plate
 
 __all__ = ["PreviewRequest", "ThumbnailRequest", "WorkerLink", "thumbnail_cache_dir"]
 
@@ -253,20 +251,10 @@ class WorkerLink(QObject):
         started = time.monotonic()
         view = req.view
         try:
-            plate = None
-            if req.factor > 1 and proxy_value(req.factor) is None:
-                plate = self._plate(view.path, view.frame, factor=req.factor, part=req.data.get("part"),
-                                    colorspace=view.colorspace)
-                if req.data.get("regions"):
-                    # Beside the plate (deleted with it), one set per mask description.
-                    digest = hashlib.sha1(json.dumps(req.data["regions"], sort_keys=True, default=str).encode())
-                    folder = Path(plate.pattern).parent / f"mattes-{digest.hexdigest()[:12]}"
-                    mattes = write_mattes(req.data, plate, view.full_size, folder)
-                    plate = dataclasses.replace(plate, mattes=mattes)
             out = self.temp / "previews"
             out.mkdir(exist_ok=True)
             pattern = str(out / f"preview{req.serial}.####{preview_suffix(view.path)}")
-            status = self._run(preview_job(req.data, view.frame, pattern, factor=req.factor, plate=plate,
+            status = self._run(preview_job(req.data, view.frame, pattern, factor=req.factor,
                                            colorspace=view.colorspace))
             if status["state"] != "done":
                 self.previewFailed.emit(req.serial, status.get("error") or status["state"])
