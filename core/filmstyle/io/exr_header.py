@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from filmstyle.errors import InputError, OutputError
+from filmstyle.errors import InputError
 
 __all__ = [
     "MAGIC",

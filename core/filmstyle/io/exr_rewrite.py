@@ -17,6 +17,7 @@ from filmstyle.io.exr_header import (
     FLAG_LONG_NAMES,
     FLAG_MULTIPART,
     MAGIC,
+    ExrAttribute,
     ExrHeader,
     ExrHeaderError,
     ExrLayout,
