@@ -15,7 +15,8 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 
-from filmstyle.farm.chunks import auto_warmup, frames_spec, plan_farm
+from filmstyle.farm.chunks import auto_warmup, plan_farm
+from filmstyle.io import format_frame_range, parse_frame_range
 from tests.core.plates import photo_linear
 
 W, H = 80, 48
@@ -61,11 +62,13 @@ def render(job: Path, *args) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------------------------------ plans
 
 
-def test_frames_spec_and_warmup_rules():
-    assert frames_spec([5]) == "5"
-    assert frames_spec([1001, 1002, 1003]) == "1001-1003"
-    assert frames_spec([1001, 1003, 1005]) == "1001-1005x2"
-    assert frames_spec([1001, 1005, 1010, 1011, 1012]) == "1001,1005,1010-1012"
+def test_frame_range_text_and_warmup_rules():
+    assert format_frame_range([5]) == "5"
+    assert format_frame_range([1001, 1002, 1003]) == "1001-1003"
+    assert format_frame_range([1001, 1003, 1005]) == "1001-1005x2"
+    assert format_frame_range([1001, 1005, 1010, 1011, 1012]) == "1001,1005,1010-1012"
+    for frames in ((5,), (1001, 1003, 1005), (1001, 1005, 1010, 1011, 1012), (1, 2, 4, 5, 9)):
+        assert parse_frame_range(format_frame_range(frames)) == frames
     assert auto_warmup(0.0) == 0
     assert auto_warmup(0.6) == 10 and 0.6 ** 10 <= 0.01 < 0.6 ** 9
     assert auto_warmup(0.95) == 24  # capped

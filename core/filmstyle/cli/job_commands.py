@@ -82,21 +82,9 @@ def validate(
     typer.echo(format_summary(job, plan))
 
 
-def _frames_text(frames: tuple[int, ...]) -> str:
-    runs: list[str] = []
-    start = prev = frames[0]
-    for f in frames[1:] + (None,):  # type: ignore[operator]
-        if f is not None and f == prev + 1:
-            prev = f
-            continue
-        runs.append(str(start) if start == prev else f"{start}-{prev}")
-        if f is not None:
-            start = prev = f
-    return ",".join(runs)
-
-
 def format_summary(job, plan) -> str:
     """What a job will do: files, frames, looks and their curves at the first, middle and last frame."""
+    from filmstyle import io
     from filmstyle.job import JOB_VERSION
 
     frames = plan.source.frames
@@ -105,7 +93,7 @@ def format_summary(job, plan) -> str:
         f"job: {job.source} (format {JOB_VERSION})",
         f"input: {plan.source.pattern}",
         f"output: {plan.output.pattern}",
-        f"frames: {_frames_text(frames)} ({len(frames)} frames)",
+        f"frames: {io.format_frame_range(frames)} ({len(frames)} frames)",
         f"device: {job.device} {job.precision}",
     ]
 

@@ -9,6 +9,6 @@
   CommandLine plugin, submitted with ``deadlinecommand``.
 """
 
-from filmstyle.farm.chunks import Chunk, FarmPlan, auto_warmup, frames_spec, plan_farm
+from filmstyle.farm.chunks import Chunk, FarmPlan, auto_warmup, plan_farm
 
-__all__ = ["Chunk", "FarmPlan", "plan_farm", "auto_warmup", "frames_spec"]
+__all__ = ["Chunk", "FarmPlan", "plan_farm", "auto_warmup"]

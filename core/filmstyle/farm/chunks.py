@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from filmstyle.errors import JobError
+from filmstyle.io import format_frame_range
 
-__all__ = ["Chunk", "FarmPlan", "plan_farm", "auto_warmup", "frames_spec", "filmstyle_command",
+__all__ = ["Chunk", "FarmPlan", "plan_farm", "auto_warmup", "filmstyle_command",
            "MAX_WARMUP", "WARMUP_TOLERANCE", "DEFAULT_CHUNK"]
 
 #: Frames per chunk when ``--chunk`` is not given.
@@ -39,28 +40,6 @@ DEFAULT_CHUNK = 10
 WARMUP_TOLERANCE = 0.01
 #: Largest automatic warm-up, so a near-1 temporal amount does not render shots twice.
 MAX_WARMUP = 24
-
-
-def frames_spec(frames: Sequence[int]) -> str:
-    """``--frames`` text for ``frames`` (ascending): ``1001-1010``, ``1001-1019x2`` or ``1001,1005,1010-1012``."""
-    frames = list(frames)
-    if not frames:
-        raise JobError("no frames")
-    if len(frames) == 1:
-        return str(frames[0])
-    steps = {b - a for a, b in zip(frames, frames[1:])}
-    if len(steps) == 1:
-        step = steps.pop()
-        return f"{frames[0]}-{frames[-1]}" + (f"x{step}" if step != 1 else "")
-    runs, start, prev = [], frames[0], frames[0]
-    for f in frames[1:] + [None]:  # type: ignore[list-item]
-        if f is not None and f == prev + 1:
-            prev = f
-            continue
-        runs.append(str(start) if start == prev else f"{start}-{prev}")
-        if f is not None:
-            start = prev = f
-    return ",".join(runs)
 
 
 def auto_warmup(max_amount: float, *, tolerance: float = WARMUP_TOLERANCE, limit: int = MAX_WARMUP) -> int:
@@ -89,7 +68,7 @@ class Chunk:
 
     @property
     def spec(self) -> str:
-        return frames_spec(self.frames)
+        return format_frame_range(self.frames)
 
     def render_args(self, job_file: Path) -> list[str]:
         """The ``filmstyle`` arguments that render this chunk (JSON progress on stdout)."""

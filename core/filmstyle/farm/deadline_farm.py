@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from filmstyle.errors import FilmStyleError, JobError, OutputError
-from filmstyle.farm.chunks import FarmPlan, filmstyle_command, frames_spec
+from filmstyle.farm.chunks import FarmPlan, filmstyle_command
+from filmstyle.io import format_frame_range
 
 __all__ = ["job_info", "plugin_info", "job_files", "write_job_files", "find_deadlinecommand", "submit"]
 
@@ -47,7 +48,7 @@ def _step(frames: Sequence[int]) -> int | None:
 def _check(plan: FarmPlan) -> None:
     for shot in plan.shots:
         if _step(shot) is None and plan.chunk_size > 1:
-            raise JobError(f"deadline: frames {frames_spec(shot)} are not one range and Deadline tasks pass only a "
+            raise JobError(f"deadline: frames {format_frame_range(shot)} are not one range and Deadline tasks pass only a "
                            "start and end frame; use --chunk 1, or give the job a range A-B (or A-BxN)")
 
 
@@ -59,9 +60,9 @@ def job_info(plan: FarmPlan, shot: Sequence[int], *, pool: str | None = None, gr
     stats = any("shot_stats" in note for note in plan.notes)
     info = {
         "Plugin": "CommandLine",
-        "Name": f"filmstyle {plan.name}" + (f" {frames_spec(shot)}" if several else ""),
+        "Name": f"filmstyle {plan.name}" + (f" {format_frame_range(shot)}" if several else ""),
         "Comment": f"filmstyle render {plan.job_file.name}",
-        "Frames": frames_spec(shot),
+        "Frames": format_frame_range(shot),
         "ChunkSize": str(len(shot) if stats else plan.chunk_size),
         "OutputDirectory0": str(out.parent),
         "OutputFilename0": out.name,

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from filmstyle.errors import FilmStyleError, OutputError
-from filmstyle.farm.chunks import FarmPlan, filmstyle_command, frames_spec
+from filmstyle.farm.chunks import FarmPlan, filmstyle_command
+from filmstyle.io import format_frame_range
 
 __all__ = ["build_outline", "serialize", "cuebot_configured", "submit", "layer_command"]
 
@@ -68,7 +69,7 @@ def build_outline(plan: FarmPlan, *, show: str | None = None, shot: str | None =
     for frames in plan.shots:
         layer = outline.modules.shell.Shell(
             _token(f"render_{frames[0]}_{frames[-1]}"), command=layer_command(plan, frames, executable),
-            range=frames_spec(frames), chunk=len(frames) if stats else plan.chunk_size)
+            range=format_frame_range(frames), chunk=len(frames) if stats else plan.chunk_size)
         if service:
             layer.set_service(service)
         ol.add_layer(layer)

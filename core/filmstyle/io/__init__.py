@@ -25,6 +25,7 @@ from filmstyle.io.movie_write import MovieOutput, check_movie_output
 from filmstyle.io.sequence import (
     FrameSequence,
     find_sequence,
+    format_frame_range,
     output_sequence,
     parse_frame_range,
     split_pattern,
@@ -44,6 +45,7 @@ __all__ = [
     "find_sequence",
     "output_sequence",
     "parse_frame_range",
+    "format_frame_range",
     "split_pattern",
     "WriteOptions",
     "write_frame",

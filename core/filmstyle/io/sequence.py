@@ -28,6 +28,7 @@ from filmstyle.io.movie import is_movie_path, movie_frame_path
 __all__ = [
     "FrameSequence",
     "parse_frame_range",
+    "format_frame_range",
     "split_pattern",
     "find_sequence",
     "output_sequence",
@@ -71,6 +72,29 @@ def parse_frame_range(text: str) -> tuple[int, ...]:
     million frames (:class:`~filmstyle.io.frame_range.FrameRange` checks any size without
     listing it)."""
     return FrameRange.parse(text).frames()
+
+
+def format_frame_range(frames: Iterable[int]) -> str:
+    """The inverse of :func:`parse_frame_range` for ascending ``frames``: ``1001-1010``,
+    ``1001-1019x2`` (one step throughout) or ``1001,1005,1010-1012``."""
+    frames = list(frames)
+    if not frames:
+        raise InputError("no frames")
+    if len(frames) == 1:
+        return str(frames[0])
+    steps = {b - a for a, b in zip(frames, frames[1:])}
+    if len(steps) == 1:
+        step = steps.pop()
+        return f"{frames[0]}-{frames[-1]}" + (f"x{step}" if step != 1 else "")
+    runs: list[str] = []
+    start = prev = frames[0]
+    for f in frames[1:]:
+        if f != prev + 1:
+            runs.append(str(start) if start == prev else f"{start}-{prev}")
+            start = f
+        prev = f
+    runs.append(str(start) if start == prev else f"{start}-{prev}")
+    return ",".join(runs)
 
 
 @dataclass(frozen=True)
