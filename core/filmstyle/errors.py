@@ -19,6 +19,7 @@ __all__ = [
     "WorkerError",
     "RenderCancelled",
     "clip",
+    "one_line",
     "MAX_MESSAGE",
 ]
 
@@ -35,8 +36,10 @@ def clip(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
 
 
-def _one_line(message: str) -> str:
-    text = " ".join(message.splitlines())
+def one_line(message: object) -> str:
+    """``message`` on one line (whitespace runs as one space) of at most :data:`MAX_MESSAGE`
+    characters, cut in the middle so the start (what failed) and the end (why) both stay."""
+    text = " ".join(str(message).split())
     if len(text) <= MAX_MESSAGE:
         return text
     head = MAX_MESSAGE * 2 // 3
@@ -52,7 +55,7 @@ class FilmStyleError(Exception):
 
     def __init__(self, *args: object) -> None:
         if args and isinstance(args[0], str) and (len(args[0]) > MAX_MESSAGE or len(args[0].splitlines()) > 1):
-            args = (_one_line(args[0]), *args[1:])
+            args = (one_line(args[0]), *args[1:])
         super().__init__(*args)
 
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from filmstyle.errors import FilmStyleError
+from filmstyle.errors import FilmStyleError, one_line
 from filmstyle.job.model import Job
 from filmstyle.panel.display import SourceView, image_thumbnail, load_source_view, read_display
 from filmstyle.panel.preview import THUMBNAIL_SIDE, preview_job, preview_suffix, thumbnail_job, write_plate
@@ -88,7 +88,7 @@ class _Slot:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return one_line(exc) or type(exc).__name__
 
 
 class WorkerLink(QObject):

@@ -31,7 +31,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from filmstyle import __version__
-from filmstyle.errors import FilmStyleError, PathRefused, WorkerError, clip
+from filmstyle.errors import FilmStyleError, PathRefused, WorkerError, clip, one_line
 from filmstyle.job.paths import job_paths
 from filmstyle.server import discovery
 from filmstyle.server.discovery import PathPolicy
@@ -147,9 +147,6 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
 
     def confine(field_name: str, path: Path) -> str | None:
         return policy.check(path, field_name)
-
-    def one_line(text: object) -> str:
-        return clip(" ".join(str(text).split()), 500)
 
     def record_or_404(job_id: str):
         record = work.get(job_id)

@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from filmstyle.errors import FilmStyleError, PathRefused, clip
+from filmstyle.errors import FilmStyleError, PathRefused, clip, one_line
 from filmstyle.job.paths import job_paths
 from filmstyle.server.discovery import PathPolicy
 from filmstyle.server.queue import JobQueue, parse_job
@@ -39,10 +39,6 @@ _FRAME_RESPONSES = {422: {"description": "The request is invalid (one line namin
 _STATE_RESPONSES = {404: {"description": "The tool keeps no state.", **_ERROR}}
 
 
-def _one_line(text: object) -> str:
-    return clip(" ".join(str(text).split()), 500)
-
-
 def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: Path) -> ShotSessions:
     """Add the ``/shots`` routes to ``app``; returns the sessions (also ``app.state.shots``)."""
     sessions = ShotSessions()
@@ -56,15 +52,15 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
         except RecursionError:
             return JSONResponse({"detail": "body: JSON nested too deeply"}, status_code=422)
         except ValueError as exc:
-            return JSONResponse({"detail": f"body: not valid JSON ({_one_line(exc)})"}, status_code=422)
+            return JSONResponse({"detail": f"body: not valid JSON ({one_line(exc)})"}, status_code=422)
         try:
             shot = parse_shot_request(tool, data)
             # every path the job names is checked before anything looks at it
             job = parse_job(shot.job, base_dir, check_path=lambda where, path: policy.check(path, f"job.{where}"))
         except PathRefused as exc:
-            return JSONResponse({"detail": _one_line(exc)}, status_code=403)
+            return JSONResponse({"detail": one_line(exc)}, status_code=403)
         except FilmStyleError as exc:
-            return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+            return JSONResponse({"detail": one_line(exc)}, status_code=422)
         paths = [(f"job.{where}", path) for where, path in job_paths(job)]
         for where, text in (("previous.input", shot.previous_input), ("previous.output", shot.previous_output)):
             if text:
@@ -78,7 +74,7 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
 
             plan = build_plan(job)
         except FilmStyleError as exc:
-            return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+            return JSONResponse({"detail": one_line(exc)}, status_code=422)
         if len(plan.source.frames) != 1:
             return JSONResponse({"detail": f"job.frames: a shot request renders one frame, got "
                                            f"{len(plan.source.frames)}"}, status_code=422)
