@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["BIT_DEPTHS", "PRECISIONS", "DEVICE_CHOICES", "DEVICE_PATTERN", "canonical_device", "device_problem",
-           "precision_problem"]
+__all__ = ["BIT_DEPTHS", "PRECISIONS", "DEVICE_CHOICES", "DEVICE_PATTERN", "MAX_CUDA_INDEX", "canonical_device",
+           "device_problem", "precision_problem"]
 
 #: Output depths: EXR half/float, integer bits for DPX/TIFF/PNG.
 BIT_DEPTHS = ("half", "float", 8, 10, 12, 16)
@@ -22,6 +22,8 @@ DEVICE_CHOICES = "cpu, cuda or cuda:N"
 #: JSON Schema pattern of a device (``cpu``, ``cuda``, ``cuda:0``, ...).
 DEVICE_PATTERN = r"^(cpu|cuda(:[0-9]+)?)$"
 _DEVICE = re.compile(DEVICE_PATTERN)
+#: Highest ``cuda:N`` (torch keeps a device index in 8 signed bits: cuda:128 would wrap to -128).
+MAX_CUDA_INDEX = 127
 
 # The device and precision rules, as plain answers: models.device raises them as DeviceError for
 # the runners; the job model words them with the field's path and line. Whether this machine has
@@ -41,13 +43,19 @@ def canonical_device(value: Any) -> str | None:
     if not isinstance(value, str) or not _DEVICE.match(value.strip().lower()):
         return None
     device = value.strip().lower()
-    return f"cuda:{int(device.split(':')[1])}" if ":" in device else device
+    if ":" not in device:
+        return device
+    index = device.split(":")[1]
+    # Bounded as text first: int() of a thousand-digit string is refused by Python itself.
+    if len(index.lstrip("0")) > 3 or int(index) > MAX_CUDA_INDEX:
+        return None
+    return f"cuda:{int(index)}"
 
 
 def device_problem(value: Any) -> str | None:
     """Why ``value`` is not a device (one line, without the field name), or None."""
     if canonical_device(value) is None:
-        return f"expected {DEVICE_CHOICES} (N = 0, 1, ...), got {_shown(value)}"
+        return f"expected {DEVICE_CHOICES} (N = 0 ... {MAX_CUDA_INDEX}), got {_shown(value)}"
     return None
 
 

@@ -32,12 +32,13 @@ CPU_ONLY = torch.version.cuda is None
 
 
 @pytest.mark.parametrize("text,want", [("cpu", "cpu"), ("cuda", "cuda"), ("cuda:0", "cuda:0"), (" CUDA:1 ", "cuda:1"),
-                                       ("cuda:007", "cuda:7")])
+                                       ("cuda:007", "cuda:7"), ("cuda:127", "cuda:127"), ("cuda:000127", "cuda:127")])
 def test_devices_are_parsed_to_one_spelling(text, want):
     assert parse_device(text) == want
 
 
-@pytest.mark.parametrize("text", ["gpu", "cuda:", "cuda:-1", "cuda:x", "mps", "", 0, None, "cpu:0"])
+@pytest.mark.parametrize("text", ["gpu", "cuda:", "cuda:-1", "cuda:x", "mps", "", 0, None, "cpu:0",
+                                  "cuda:128", "cuda:4294967296", "cuda:" + "9" * 5000])
 def test_bad_devices_are_one_line_errors_naming_the_field(text):
     with pytest.raises(DeviceError) as info:
         parse_device(text)
@@ -146,7 +147,7 @@ def test_cli_device_and_precision_mistakes_are_one_line(tmp_path):
 
     result = stylize("--device", "gpu")
     assert result.exit_code == 1
-    assert result.output.strip() == ("filmstyle: error: device: expected cpu, cuda or cuda:N (N = 0, 1, ...), "
+    assert result.output.strip() == ("filmstyle: error: device: expected cpu, cuda or cuda:N (N = 0 ... 127), "
                                      "got 'gpu'")
     result = stylize("--precision", "tf32")
     assert result.exit_code == 1
