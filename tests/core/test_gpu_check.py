@@ -27,10 +27,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_dry_run_of_the_gpu_check_passes_every_step(tmp_path):
     out = tmp_path / "gpu-check.json"
-    env = {**os.environ, "PYTHON": sys.executable, "FILMSTYLE_WHEELHOUSE": str(tmp_path / "no-wheels")}
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "PYTHON": sys.executable, "FILMSTYLE_WHEELHOUSE": str(tmp_path / "no-wheels"),
+           "TMPDIR": str(tmp_path / "tmp")}
+    env.pop("FILMSTYLE_CACHE_DIR", None)
     proc = subprocess.run(["bash", str(REPO / "dev"), "gpu-check", "run", "--device", "cpu", "--dry", "--out", str(out)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert list((tmp_path / "tmp").iterdir()) == []  # its temp folders (packages, weights) are gone
     assert "filmstyle GPU check on cpu: PASSED" in proc.stdout
     result = json.loads(out.read_text())
     assert list(result["steps"]) == list(STEPS)
@@ -126,3 +130,39 @@ def test_run_refuses_a_wheelhouse_for_another_python(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith(f"dev: error: {wheels} is for Python 2.7, this is 3.")
+
+
+def test_wheelhouse_mistakes_are_one_line(tmp_path, capsys):
+    def one_line(argv: list[str]) -> str:
+        assert wheelhouse.main(argv) == 1
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "Traceback" not in err, err
+        return err
+
+    assert one_line(["check", "--manifest", str(tmp_path / "absent.json")]) == \
+        f"filmstyle: error: {tmp_path / 'absent.json'}: no such file"
+    (tmp_path / "bad.json").write_text("{")
+    assert "bad.json: not valid JSON" in one_line(["check", "--manifest", str(tmp_path / "bad.json")])
+    assert one_line(["prepare", "--dest", str(tmp_path / "w"), "--pyproject", str(REPO / "pyproject.toml"),
+                     "--have", str(tmp_path / "absent.txt")]).endswith("absent.txt: no such file")
+    failing_pip = ("false",)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["numpy>=1.0"]\n')
+    try:
+        wheelhouse.prepare(tmp_path / "w", pyproject=tmp_path / "pyproject.toml", python_version="3.12", have={},
+                           pip=failing_pip)
+    except subprocess.CalledProcessError as exc:
+        assert wheelhouse._problem(exc).startswith("pip download failed (exit status 1)")
+    else:
+        raise AssertionError("pip download failure went unnoticed")
+
+
+def test_run_refuses_wheels_without_their_manifest(tmp_path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "x-1.0-py3-none-any.whl").write_bytes(b"")
+    env = {**os.environ, "PYTHON": sys.executable, "FILMSTYLE_WHEELHOUSE": str(wheels), "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(["bash", str(REPO / "dev"), "gpu-check", "run", "--device", "cpu", "--dry"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and proc.stderr.strip() == (
+        f"dev: error: {wheels} has wheels but no MANIFEST.json; prepare it again with ./dev gpu-check prepare")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wheels"]  # no temp folder left

@@ -232,9 +232,34 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--pyproject", type=Path, default=Path("pyproject.toml"))
     c.add_argument("--manifest", type=Path, help="the wheelhouse's MANIFEST.json (its left-out names are not problems)")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (OSError, ValueError, KeyError, subprocess.CalledProcessError) as exc:
+        print(f"filmstyle: error: {_problem(exc)}", file=sys.stderr)
+        return 1
 
+
+def _problem(exc: BaseException) -> str:
+    """One line for what stopped ``prepare`` or ``check``."""
+    if isinstance(exc, subprocess.CalledProcessError):
+        return f"pip download failed (exit status {exc.returncode}); its message is above"
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        return f"{exc.filename}: no such file"
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON: {exc.msg} (line {exc.lineno})"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "check":
-        left_out = tuple(json.loads(args.manifest.read_text()).get("left_out", ())) if args.manifest else ()
+        left_out: tuple[str, ...] = ()
+        if args.manifest:
+            try:
+                left_out = tuple(json.loads(args.manifest.read_text()).get("left_out", ()))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{args.manifest}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
         if left_out:
             print(f"filmstyle: left out of the wheelhouse on purpose: {', '.join(left_out)}", file=sys.stderr)
         problems = check(args.pyproject, left_out)
