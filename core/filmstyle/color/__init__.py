@@ -12,7 +12,15 @@ All pixel arrays are ``np.float32`` of shape ``(H, W, 3)`` (any ``(..., 3)`` wor
 
 from __future__ import annotations
 
-from filmstyle.color.pixels import HALF_MAX, clean_nonfinite, count_nonfinite, premultiply, unpremultiply
+from filmstyle.color.pixels import (
+    HALF_MAX,
+    LUMA_WEIGHTS,
+    REC709_LUMA,
+    clean_nonfinite,
+    count_nonfinite,
+    premultiply,
+    unpremultiply,
+)
 from filmstyle.color.spaces import (
     DEFAULT_CONFIG,
     colorspace_encoding,
@@ -27,6 +35,8 @@ from filmstyle.color.transform import DISPLAY_SHAPER, ColorTransform
 __all__ = [
     "DEFAULT_CONFIG",
     "HALF_MAX",
+    "REC709_LUMA",
+    "LUMA_WEIGHTS",
     "ColorTransform",
     "DISPLAY_SHAPER",
     "load_config",

@@ -6,10 +6,16 @@ import numpy as np
 
 from filmstyle.errors import ColorError
 
-__all__ = ["HALF_MAX", "unpremultiply", "premultiply", "count_nonfinite", "clean_nonfinite"]
+__all__ = ["HALF_MAX", "REC709_LUMA", "LUMA_WEIGHTS", "unpremultiply", "premultiply", "count_nonfinite",
+           "clean_nonfinite"]
 
 HALF_MAX = 65504.0
 """Largest finite half float; ``+Inf`` pixels become this so they stay the brightest value."""
+
+REC709_LUMA: tuple[float, float, float] = (0.2126, 0.7152, 0.0722)
+"""Rec.709 luminance coefficients (R, G, B): luma of codes, luminance of linear light."""
+LUMA_WEIGHTS = np.array(REC709_LUMA, np.float32)
+""":data:`REC709_LUMA` as a float32 vector, for ``(..., 3) @ LUMA_WEIGHTS``."""
 
 
 # ----------------------------------------------------------------------------------------- alpha

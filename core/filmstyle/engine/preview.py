@@ -24,6 +24,7 @@ import threading
 import cv2
 import numpy as np
 
+from filmstyle.color.pixels import LUMA_WEIGHTS
 from filmstyle.errors import InputError
 from filmstyle.job.params import PROXIES
 
@@ -51,7 +52,6 @@ def _box(x: np.ndarray, r: int) -> np.ndarray:
 
 
 #: Rec.709 luma weights: the guide is the plate's luminance.
-_LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 
 def _slopes(small: np.ndarray, guide_luma: np.ndarray, r: int, eps: float) -> np.ndarray:
@@ -90,7 +90,7 @@ def guided_upsample(small: np.ndarray, guide: np.ndarray, *, radius: int = GUIDE
         raise InputError(f"guided upsample: {w}x{h} is larger than the guide {width}x{height}")
     if (h, w) == (height, width):
         return small.copy()
-    luma = guide @ _LUMA
+    luma = guide @ LUMA_WEIGHTS
     luma_small = cv2.resize(luma, (w, h), interpolation=cv2.INTER_AREA)
     slopes = cv2.resize(_slopes(small, luma_small, radius, eps), (width, height), interpolation=cv2.INTER_LINEAR)
     detail = luma - cv2.resize(luma_small, (width, height), interpolation=cv2.INTER_CUBIC)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from filmstyle.color.pixels import LUMA_WEIGHTS
 from filmstyle.errors import InputError
 from filmstyle.job.params import DEFAULT_CUT_THRESHOLD
 
@@ -55,7 +56,6 @@ __all__ = [
 ]
 
 #: Rec.709 luma weights applied to working-space (display-encoded) RGB.
-LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)
 
 _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}

@@ -51,6 +51,7 @@ import cv2
 import numpy as np
 import torch
 
+from filmstyle.color.pixels import LUMA_WEIGHTS
 from filmstyle.engine.upscale import detail_gain, remove_grid_pattern
 from filmstyle.errors import InputError, ModelError, StyleError
 from filmstyle.job.params import AUTO_TILE_PIXELS, DEFAULT_TILE_SIZE
@@ -315,12 +316,11 @@ def stroke_scaled(stylize: Callable[[np.ndarray], np.ndarray], content: np.ndarr
         styled = remove_grid_pattern(styled)
     up = _resize(styled, w, h)
     if detail and ph < h:
-        luma_w = np.array([0.2126, 0.7152, 0.0722], np.float32)
-        y = arr @ luma_w
+        y = arr @ LUMA_WEIGHTS
         y_small = _resize(y, pw, ph)
         low = _resize(y_small, w, h)
         # Only as much of the plate's edge as the look kept: no outlines where it re-lit an edge.
-        gain = _resize(detail_gain(y_small, styled @ luma_w), w, h)
+        gain = _resize(detail_gain(y_small, styled @ LUMA_WEIGHTS), w, h)
         up = up + (np.float32(detail) * gain * (y - low))[..., None]
     return up.astype(np.float32, copy=False)
 

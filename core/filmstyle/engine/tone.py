@@ -32,15 +32,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from filmstyle.color.pixels import LUMA_WEIGHTS
 from filmstyle.errors import InputError
 
-__all__ = ["TONE_QUANTILES", "LUMINANCE_WEIGHTS", "luminance", "log_luminance_quantiles", "tone_curve",
+__all__ = ["TONE_QUANTILES", "luminance", "log_luminance_quantiles", "tone_curve",
            "keep_tone", "keep_highlights"]
 
 #: Quantiles whose levels are matched (the curve's control points).
 TONE_QUANTILES = (0.005, 0.02, 0.05, 0.15, 0.3, 0.5, 0.7, 0.85, 0.95, 0.98, 0.995)
-#: Rec.709 luminance weights (on linear RGB).
-LUMINANCE_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)
 #: Luminance below this is treated as black (about 16 stops below diffuse white).
 _FLOOR = 2.0 ** -16
 #: Statistics come from at most this many evenly strided pixels (8K costs what 2K does).
@@ -51,7 +50,7 @@ Codec = Callable[[np.ndarray], np.ndarray]
 
 def luminance(linear: np.ndarray) -> np.ndarray:
     """Rec.709 luminance ``(H, W)`` float32 of linear RGB ``(H, W, 3)``."""
-    return np.asarray(linear, dtype=np.float32) @ LUMINANCE_WEIGHTS
+    return np.asarray(linear, dtype=np.float32) @ LUMA_WEIGHTS
 
 
 def log_luminance_quantiles(y: np.ndarray, quantiles=TONE_QUANTILES) -> np.ndarray:

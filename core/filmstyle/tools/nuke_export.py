@@ -138,7 +138,7 @@ class NukeStyleModule(nn.Module):
         self.ceiling = float(shaper.NETWORK_CEILING)
         self.white = float(shaper.WHITE_CODE)
         self.knee = _SHOULDER_CODE
-        self.luma: list[float] = [0.2126, 0.7152, 0.0722]  # a list too: the highlight test stays float32
+        self.luma: list[float] = list(color.REC709_LUMA)  # a list too: the highlight test stays float32
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rgb = torch.nan_to_num(x[:, :3].float(), nan=0.0)

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from filmstyle.color.pixels import REC709_LUMA
 from filmstyle.errors import InputError
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
 ]
 
 #: Rec.709 / sRGB luma weights (R, G, B).
-REC709_LUMA: tuple[float, float, float] = (0.2126, 0.7152, 0.0722)
 
 
 def nuke_to_image_y(y: float, height: float) -> float:
