@@ -234,3 +234,10 @@ def test_shot_job_style_outside_is_403_whether_or_not_it_exists(worker):
         body = json.dumps({"frame": 1, "key": "k1", "job": job}).encode()
         status, detail = raw(worker, body, path="/shots/tool/frames")
         assert status == 403 and "job.styles[0].style" in detail and "not found" not in detail, detail
+
+
+def test_shot_job_with_painted_keyframes_is_422(worker):
+    key = str(worker["allowed"] / "src" / "shot.0002.exr")  # the plate's own size
+    job = base(worker, keyframes={"2": key}, frames="1")
+    status, detail = raw(worker, json.dumps({"frame": 1, "key": "k1", "job": job}).encode(), path="/shots/tool/frames")
+    assert status == 422 and detail.startswith("job.keyframes: painted keyframes render a whole shot"), detail

@@ -30,7 +30,8 @@ class KeyframeLook:
         self.plan = plan
         self.color = plan_color
         self.files: dict[int, Path] = dict(plan.keyframes)
-        self.tracks = KeyframeTracks(tuple(self.files), self._plate, cut_threshold=plan.temporal_cut_threshold)
+        self.tracks = KeyframeTracks(tuple(self.files), self._plate, cut_threshold=plan.temporal_cut_threshold,
+                                     wanted=frozenset(plan.source.frames))
         self._source_rgb: dict[int, np.ndarray] = {}
         self._working: dict[int, np.ndarray] = {}
         self.first = plan.source.frames[0]

@@ -117,24 +117,31 @@ class KeyframeTracks:
         plate: reads a plate frame in the working space (None when it is not on disk).
         cut_threshold: the render's cut threshold.
         flow_size: long side the tracks are computed at.
+        wanted: the frames tracks will be asked for (the render's); backward tracks of other
+            frames are carried through but not kept. None: keep them all.
     """
 
     def __init__(self, frames: tuple[int, ...], plate: PlateReader, *, cut_threshold: float,
-                 flow_size: int = FLOW_SIZE) -> None:
+                 flow_size: int = FLOW_SIZE, wanted: frozenset[int] | None = None) -> None:
         self.frames = tuple(sorted(frames))
+        self._wanted = wanted
         self._plate = plate
         self.cut_threshold = cut_threshold
         self.flow_size = flow_size
         self._small: dict[int, np.ndarray | None] = {}
-        self._forward: tuple[int, int, Track] | None = None  # (keyframe, frame, track)
+        self._forward: tuple[int, int, tuple] | None = None  # (keyframe, frame, (track, luma, cuts))
+        self._dead: tuple[int, int] | None = None  # (keyframe, first frame it no longer reaches)
         self._backward: dict[int, Path] = {}  # frame -> saved track of the current segment's keyframe
         self._backward_key: int | None = None
         self._dir: tempfile.TemporaryDirectory | None = None
 
     def close(self) -> None:
+        """Remove the saved backward tracks; they are rebuilt if asked for again."""
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None
+        self._backward, self._backward_key = {}, None
+        self._forward = self._dead = None
 
     # -- plates at the reduced size --------------------------------------------------------------
     def _luma(self, frame: int) -> np.ndarray | None:
@@ -169,22 +176,30 @@ class KeyframeTracks:
 
     # -- tracks ----------------------------------------------------------------------------------
     def forward(self, key: int, frame: int) -> Track | None:
-        """Keyframe ``key`` carried forward to ``frame`` (> key), or None where it does not reach."""
-        if self._forward is not None and self._forward[0] == key and self._forward[1] == frame - 1:
+        """Keyframe ``key`` carried forward to ``frame`` (> key), or None where it does not reach.
+
+        Frames are usually asked for in order: the track continues from the last frame asked for
+        (never recomputed from the keyframe), and once a cut or a gap ends its reach every later
+        frame is answered at once."""
+        if self._dead is not None and self._dead[0] == key and frame >= self._dead[1]:
+            return None
+        if self._forward is not None and self._forward[0] == key and self._forward[1] < frame:
             track, key_luma, cuts = self._forward[2]
-            at = frame - 1
+            at = self._forward[1]
         else:
             start = self._start(key)
             if start is None:
+                self._dead = (key, key + 1)
                 return None
             track, key_luma, cuts = start
             at = key
-        while track is not None and at < frame:
+        while at < frame:
             at += 1
-            track = self._step(track, at, at - 1, cuts)
-        if track is None:
-            self._forward = None
-            return None
+            carried = self._step(track, at, at - 1, cuts)
+            if carried is None or not carried.valid.any():  # past a cut or a gap, or nothing left
+                self._forward, self._dead = None, (key, at)
+                return None
+            track = carried
         self._forward = (key, frame, (track, key_luma, cuts))
         return self._photometric(track, frame, key_luma)
 
@@ -212,9 +227,12 @@ class KeyframeTracks:
         at = key
         while at > first:
             at -= 1
-            track = self._step(track, at, at + 1, cuts)
-            if track is None:
+            carried = self._step(track, at, at + 1, cuts)
+            if carried is None or not carried.valid.any():  # past a cut or a gap, or nothing left
                 return
+            track = carried
+            if self._wanted is not None and at not in self._wanted:
+                continue  # carried through, never asked for: not kept
             final = self._photometric(track, at, key_luma)
             path = Path(self._dir.name) / f"{key}_{at}.npy"
             np.save(path, np.dstack([final.coords, final.valid]))

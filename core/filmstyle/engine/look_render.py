@@ -133,9 +133,13 @@ def color_ops(src: np.ndarray, styled: np.ndarray, work: FrameWork, plan: Render
 
 
 def working_codec(transform: color.ColorTransform):
-    """``(decode, encode)``: working codes ↔ linear light (the display shaper's curve, else sRGB's)."""
+    """``(decode, encode)``: working codes ↔ linear light: the display shaper's curve; sRGB's for a
+    display-encoded working space (the networks' own); else the config's conversion to linear
+    Rec.709 (a forced log or linear working space: ACEScct codes are not sRGB codes)."""
     if transform.working_space == color.DISPLAY_SHAPER:
         return shaper.decode, shaper.encode
+    if transform.working_encoding not in ("sdr-video", "hdr-video", "data"):
+        return transform.linear_codec()
     from filmstyle.engine.color_match import srgb_decode, srgb_encode
 
     return srgb_decode, srgb_encode
@@ -169,15 +173,18 @@ class LookRenderer:
 
     def prime(self, index: int, src: np.ndarray, out: np.ndarray, frame: float) -> None:
         """Rebuild the state from a frame rendered earlier: its working-space source and output."""
+        s = min(self.look.strength_at(frame), 1.0)
+        # Both states hold the look before the strength mix: undo out = src + s * (T - src) once
+        # (exact at s = 1, amplifies rounding by 1/s below); priming either with the mixed
+        # output would apply the strength twice on every resumed frame.
+        straight_look = out if s >= 1.0 else src + (out - src) / np.float32(s)
+        straight_look = straight_look.astype(np.float32, copy=False)
         if self.plan.temporal is not None:
-            s = min(self.look.strength_at(frame), 1.0)
-            # Undo out = src + s * (T - src); exact at s = 1, amplifies rounding by 1/s below.
-            blended = out if s >= 1.0 else src + (out - src) / np.float32(s)
             self.blender = self.blender or self._new_blender()
-            self.blender.prime(src, blended.astype(np.float32, copy=False))
+            self.blender.prime(src, straight_look)
         if self.plan.temporal_anchor is not None:
             self.hold = self.hold or AnchorHold()
-            self.hold.prime(src, out)
+            self.hold.prime(src, straight_look)
         self.last = index
 
     def render(self, work: FrameWork) -> np.ndarray | None:

@@ -59,6 +59,12 @@ class FramePipeline:
         #: True when the last frame started a new shot (a detected cut or the first frame).
         self.last_cut = False
 
+    def close(self) -> None:
+        """Remove the temp files the pipeline keeps (painted keyframes' tracks). It stays usable:
+        what it needs again is rebuilt."""
+        if self.keyframes is not None:
+            self.keyframes.close()
+
     # -- what other modules read ---------------------------------------------------------------
     @property
     def network_seconds(self) -> float:

@@ -120,6 +120,17 @@ def render_sequence(
         RenderCancelled: ``should_stop`` asked for it.
     """
     pipeline = pipeline or FramePipeline(plan)
+    opened = [pipeline]
+    try:
+        return _render(plan, pipeline, opened, progress, should_stop, warmup, before)
+    finally:
+        for each in opened:  # their temp files (keyframe tracks); a pipeline stays usable
+            each.close()
+
+
+def _render(plan: RenderPlan, pipeline: FramePipeline, opened: list[FramePipeline],
+            progress: ProgressCallback | None, should_stop: Callable[[], bool] | None,
+            warmup: int, before: Sequence[int]) -> RenderReport:
     report = RenderReport()
     started = time.perf_counter()
     todo: list[int] = []
@@ -149,6 +160,7 @@ def render_sequence(
         # The pipeline numbers frames by their place in the sequence: warm frames come first.
         source = io.FrameSequence(plan.source.pattern, tuple(warm) + plan.source.frames)
         pipeline = FramePipeline(replace(plan, source=source), stylizer=pipeline.stylizer)
+        opened.append(pipeline)
         report.warmed = tuple(warm)
 
     def read(frame: int) -> io.SourceFrame:

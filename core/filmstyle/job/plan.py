@@ -73,6 +73,35 @@ def resolve_path(path: str, base: Path) -> str:
     return str(p if p.is_absolute() else base / p)
 
 
+def _part_size(info: dict, part: int | str | None) -> tuple[int, int]:
+    """Width and height of the data window of ``part`` (index or name; None: the first)."""
+    parts = info["parts"]
+    chosen = parts[0]
+    if isinstance(part, int) and 0 <= part < len(parts):
+        chosen = parts[part]
+    elif isinstance(part, str):
+        chosen = next((p for p in parts if p["name"] == part), parts[0])
+    window = chosen["data_window"]
+    return int(window["width"]), int(window["height"])
+
+
+def _check_keyframe_size(frame: int, file: Path, source: io.FrameSequence, part: int | str | None) -> None:
+    """A painted keyframe must have its plate's size: refused before any frame is rendered (from
+    the headers alone), not when the render reaches it."""
+    key_info = io.describe(file)
+    if source.is_movie:
+        movie = io.probe_movie(source.pattern)
+        pw, ph = movie.width, movie.height
+        kw, kh = _part_size(key_info, None)
+    else:
+        plate_info = io.describe(source.path(frame))
+        same_format = key_info["format"] == plate_info["format"]
+        kw, kh = _part_size(key_info, part if same_format else None)
+        pw, ph = _part_size(plate_info, part)
+    if (kw, kh) != (pw, ph):
+        raise InputError(f"keyframes[{frame}]: {file.name} is {kw}x{kh}, the plate is {pw}x{ph}")
+
+
 def build_plan(job: Job) -> RenderPlan:
     """Check a job against the file system (frames on disk, output paths) and make its plan."""
     source = io.find_sequence(resolve_path(job.input, job.base_dir), job.frames)
@@ -111,6 +140,8 @@ def build_plan(job: Job) -> RenderPlan:
     part = params["part"]
     if isinstance(part, str) and part.isdigit():
         params["part"] = int(part)
+    for frame, file in keyframes:
+        _check_keyframe_size(frame, file, source, params["part"])
     options = None
     if job.bit_depth is not None or job.compression is not None:
         options = io.WriteOptions(bit_depth=job.bit_depth, compression=job.compression)

@@ -78,6 +78,9 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
         if len(plan.source.frames) != 1:
             return JSONResponse({"detail": f"job.frames: a shot request renders one frame, got "
                                            f"{len(plan.source.frames)}"}, status_code=422)
+        if plan.keyframes:  # their tracks run over the shot's frames, which a host sends one by one
+            return JSONResponse({"detail": "job.keyframes: painted keyframes render a whole shot (POST /jobs or "
+                                           "filmstyle stylize), not frame by frame"}, status_code=422)
         record = work.submit(plan, make_pipeline=sessions.pipeline_factory(shot))
         return JSONResponse(record.status(), status_code=202)
 
