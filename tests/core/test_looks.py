@@ -14,7 +14,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import OpenImageIO as oiio
 import pytest
 
 from filmstyle import io
@@ -98,6 +97,21 @@ def test_tone_in_a_render_keeps_a_low_key_shot_low_key(dark_shot, tmp_path):
     np.testing.assert_array_equal(read(off, 1), read(plain, 1))
 
 
+def test_tone_measures_light_in_a_forced_log_working_space_through_the_config():
+    from filmstyle import color
+    from filmstyle.engine.look_render import working_codec
+
+    config = color.load_config(None)
+    decode, encode = working_codec(color.ColorTransform(config, "ACEScg", "ACEScct"))
+    grey = np.full((1, 1, 3), 0.18, np.float32)
+    # ACEScct codes are not sRGB codes: mid grey is code 0.414, which the sRGB curve reads as 0.143.
+    assert encode(grey)[0, 0, 0] == pytest.approx(0.4136, abs=1e-3)
+    np.testing.assert_allclose(decode(encode(grey)), grey, rtol=1e-4)
+    from filmstyle.engine.color_match import srgb_decode
+
+    assert working_codec(color.ColorTransform(config, "sRGB - Texture", None))[0] is srgb_decode
+
+
 def test_tone_is_one_table_entry_everywhere(tmp_path):
     job = job_from_options(style=STYLE, input="a.####.exr", output="b.####.exr", tone="1001:0, 1040:1")
     assert job.compiled.params["tone"](1020) == pytest.approx(0.4872, abs=1e-3)
@@ -172,6 +186,42 @@ def test_metrics_find_the_cut_skip_pairs_across_it_and_mark_it(tmp_path):
     assert data["cuts"] == [5] and len(data["shots"]) == 2 and data["summary"]["warp_error_long"] is not None
 
 
+def test_metrics_command_reads_frames_as_it_goes_and_refuses_bad_options_first(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from filmstyle import io as fio
+    from filmstyle.cli import app
+
+    frames = [np.ascontiguousarray(photo_linear(96 + 24, 64)[:, 2 * k: 2 * k + 96]) for k in range(12)]
+    shot = write_shot(tmp_path / "p", frames)
+    out = write_shot(tmp_path / "o", [f * np.float32(0.8) for f in frames])
+    runner = CliRunner()
+    for option, value, needle in (("--flow-size", "-5", "--flow-size: expected 0 (full size) or 16..8192"),
+                                  ("--cut-threshold", "3", "--cut-threshold: expected a number in (0, 2]")):
+        # refused before the (missing) sequences are looked at
+        result = runner.invoke(app, ["metrics", str(tmp_path / "absent.####.exr"), out, option, value])
+        assert result.exit_code != 0 and needle in result.output and len(result.output.strip().splitlines()) == 1
+    reads = []
+    real_read = fio.read_frame
+    monkeypatch.setattr(fio, "read_frame", lambda path, *a, **k: reads.append(path) or real_read(path, *a, **k))
+    alive = []
+    real_eval = evaluate_sequence
+
+    def watching(src, res, *a, **k):
+        def counted(frames):
+            for i, frame in enumerate(frames):
+                alive.append(len(reads))  # reads so far when frame i is handed over
+                yield frame
+        return real_eval(counted(src), res, *a, **k)
+
+    monkeypatch.setattr("filmstyle.tools.metrics.evaluate_sequence", watching)
+    result = runner.invoke(app, ["metrics", shot, out, "--out", str(tmp_path / "r"), "--flow-size", "0"])
+    assert result.exit_code == 0, result.output
+    # Frame i is read when the measurement reaches it, not all 24 files up front.
+    assert alive[0] <= 3 and alive[5] <= 3 + 2 * 5
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["summary"]["warp_error"] is not None
+
+
 def test_cut_detector_is_the_renders_rule():
     det = CutDetector(0.35)
     grey = np.full((32, 32, 3), 0.4, np.float32)
@@ -240,12 +290,11 @@ def test_keyframe_errors_are_one_line(tmp_path):
                    "regions:\n  - mask: {ellipse: {center: [8, 8], radius: [4, 4]}}\n    styles: [starry-blue]\n")
     with pytest.raises(JobError, match=r"keyframes \(line 4\): .*whole-frame"):
         load_job(job)
-    from filmstyle.engine.pipeline import FramePipeline
-
-    plan = plan_from_cli(input=str(tmp_path / "p.####.exr"), output=str(tmp_path / "o.####.exr"),
-                         keyframes=[f"1={tmp_path / 'small.exr'}"])
+    # Refused from the headers, before a frame is rendered (not when the render reaches it).
     with pytest.raises(FilmStyleError, match=r"keyframes\[1\]: small.exr is 16x8, the plate is 32x16"):
-        FramePipeline(plan).stylize_frame(io.read_frame(tmp_path / "p.0001.exr"), 1)
+        plan_from_cli(input=str(tmp_path / "p.####.exr"), output=str(tmp_path / "o.####.exr"),
+                      keyframes=[f"1={tmp_path / 'small.exr'}"])
+    assert not (tmp_path / "o.0001.exr").exists()
 
 
 def test_keyframes_round_trip_through_the_job_format(tmp_path):
@@ -262,6 +311,53 @@ def test_composite_mixes_by_weight_where_valid_and_fills_the_rest():
     vb = np.array([[1, 0], [1, 0]], np.float32)
     out = composite(fill, [(0.75, a, va), (0.25, b, vb)])
     np.testing.assert_allclose(out[..., 0], [[1.5, 1.0], [3.0, 0.0]])
+
+
+def panning_plates(count: int, cut_at: int | None = None) -> dict[int, np.ndarray]:
+    """Working-space frames 1..count of a slow pan over the photograph; a new picture from ``cut_at``."""
+    photo = np.clip(photo_linear(96 + 4 * count, 64), 0, 1) ** np.float32(1 / 2.2)
+    other = np.ascontiguousarray(1.0 - photo[::-1, ::-1])
+    return {n: np.ascontiguousarray((other if cut_at is not None and n >= cut_at else photo)[:, 4 * n: 4 * n + 96])
+            for n in range(1, count + 1)}
+
+
+def test_a_keyframe_track_is_carried_once_per_frame_and_stops_for_good_at_a_cut(monkeypatch):
+    from filmstyle.engine import keyframes
+
+    plates = panning_plates(12, cut_at=5)
+    steps = []
+    real_carry = keyframes.carry
+    monkeypatch.setattr(keyframes, "carry", lambda *a: steps.append(1) or real_carry(*a))
+    tracks = keyframes.KeyframeTracks((1,), plates.get, cut_threshold=0.35)
+    reached = [n for n in range(2, 13) if tracks.forward(1, n) is not None]
+    assert reached == [2, 3, 4]
+    # Each frame's track continues the last one: 3 carries up to the cut, none past it (asking
+    # for every later frame used to recompute the track from the keyframe each time).
+    assert len(steps) == 3
+    tracks.close()
+
+
+def test_backward_tracks_keep_only_the_renders_frames_and_go_with_the_render(tmp_path, monkeypatch):
+    from filmstyle.engine.keyframes import KeyframeTracks
+
+    plates = panning_plates(8)
+    tracks = KeyframeTracks((8,), plates.get, cut_threshold=0.35, wanted=frozenset({1, 2}))
+    assert tracks.backward(8, 2, first=1) is not None
+    assert sorted(tracks._backward) == [1, 2]  # 3..7 carried through, not kept on disk
+    folder = Path(tracks._dir.name)
+    tracks.close()
+    assert not folder.exists() and tracks.backward(8, 1, first=1) is not None  # rebuilt when asked again
+    tracks.close()
+    # A render removes its keyframe tracks when it ends.
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    frames = [photo_linear(96, 64)[:, :96]] * 3
+    shot = write_shot(tmp_path / "p", frames)
+    write_exr(tmp_path / "paint.exr", painted(frames[2]))
+    cli("stylize", shot, str(tmp_path / "o" / "o.####.exr"), "--keyframe", f"3={tmp_path / 'paint.exr'}")
+    assert not [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("filmstyle-keyframes-")]
 
 
 # ----------------------------------------------------------------------------------------- stroke scale
@@ -322,6 +418,27 @@ def test_anchor_holds_the_texture_within_a_shot_and_starts_over_at_a_cut(tmp_pat
     cli("stylize", shot, held, "--style", STYLE, "--temporal-anchor", "1")
     again = frames_of(held, (7,))[0]
     assert np.abs(again - before).mean() < 0.5 * np.abs(p[6] - before).mean()
+
+
+@needs_clip
+def test_a_resumed_render_below_full_strength_applies_the_strength_once(tmp_path):
+    # The anchor hold and the temporal blender keep the look before the strength mix; primed
+    # from the mixed output on disk they would mix it in again (a resumed frame nearer the plate).
+    shot = write_shot(tmp_path / "plate", decode(40, 4))
+    out = str(tmp_path / "o" / "o.####.exr")
+    args = ("stylize", shot, out, "--style", STYLE, "--strength", "0.5", "--temporal", "0.6",
+            "--temporal-anchor", "1")
+    cli(*args)
+    whole = frames_of(out, range(1, 5))
+    src = frames_of(shot, range(1, 5))
+    for n in (3, 4):
+        Path(out.replace("####", f"{n:04d}")).unlink()
+    cli(*args)
+    resumed = frames_of(out, (3,))[0]
+    # The look's own contribution at frame 3: resumed within 10 % of the uninterrupted one's size.
+    look = np.abs(whole[2] - src[2]).mean()
+    assert abs(np.abs(resumed - src[2]).mean() - look) < 0.1 * look
+    assert np.abs(resumed - whole[2]).mean() < 0.25 * look
 
 
 def test_keyframe_files_outside_the_allow_list_are_refused_before_they_are_looked_at(tmp_path):

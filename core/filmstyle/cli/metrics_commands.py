@@ -7,8 +7,30 @@ from typing import Annotated, Optional
 
 import typer
 
+from collections.abc import Callable, Sequence
+
 from filmstyle.cli import app, reports_errors
 from filmstyle.job.params import DEFAULT_CUT_THRESHOLD
+
+#: ``--flow-size`` bounds (0 means full size): below 16 pixels DIS has nothing to track; above
+#: 8192 the flow of one pair would need gigabytes.
+MIN_FLOW_SIZE, MAX_FLOW_SIZE = 16, 8192
+
+
+class FramesOnDisk(Sequence):
+    """Frames read when indexed (never all at once): ``load(paths[i])``."""
+
+    def __init__(self, paths: list[Path], load: Callable[[Path], object]) -> None:
+        self._paths = paths
+        self._load = load
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._load(p) for p in self._paths[index]]
+        return self._load(self._paths[index])
 
 
 @app.command()
@@ -24,7 +46,7 @@ def metrics(
     out: Annotated[Path, typer.Option(help="Report folder (metrics.json, report.html, plots, contact sheet).")] = Path("filmstyle-metrics"),
     ocio: Annotated[Optional[str], typer.Option(help="OCIO config (default: $OCIO, else built-in ACES studio config).")] = None,
     input_colorspace: Annotated[Optional[str], typer.Option(help="Colourspace of both sequences (default per format).")] = None,
-    flow_size: Annotated[int, typer.Option(help="Long side the optical flow is computed at (0 = full size).")] = 640,
+    flow_size: Annotated[int, typer.Option(help="Long side the optical flow is computed at, 16..8192 (0 = full size).")] = 640,
     cut_threshold: Annotated[float, typer.Option(help="Luma-histogram jump (0..2) that counts as a shot cut "
                                                  "(as the render's temporal_cut_threshold).")] = DEFAULT_CUT_THRESHOLD,
 ) -> None:
@@ -38,6 +60,11 @@ def metrics(
     from filmstyle.tools.metrics import evaluate_sequence
     from filmstyle.tools.report import write_report
 
+    if not 0.0 < cut_threshold <= 2.0:
+        raise InputError(f"--cut-threshold: expected a number in (0, 2], got {cut_threshold:g}")
+    if flow_size != 0 and not MIN_FLOW_SIZE <= flow_size <= MAX_FLOW_SIZE:
+        raise InputError(f"--flow-size: expected 0 (full size) or {MIN_FLOW_SIZE}..{MAX_FLOW_SIZE} pixels, "
+                         f"got {flow_size}")
     src_seq = io.find_sequence(source, frames)
     out_seq = io.find_sequence(output, src_seq.frames if frames or len(src_seq.frames) > 1 else None)
     if len(out_seq.frames) != len(src_seq.frames):
@@ -45,17 +72,22 @@ def metrics(
     config = color.load_config(ocio)
     transforms: dict[str, color.ColorTransform] = {}
 
-    def working(path: Path) -> np.ndarray:
-        # Display-encoded [0, 1] for the metrics: the network's working space (identity for sRGB files).
-        frame = io.read_frame(path)
+    def transform_of(frame: io.SourceFrame) -> color.ColorTransform:
         name = input_colorspace or color.default_input_colorspace(frame.format_name, frame.colorspace_hint, config)
         if name not in transforms:
             transforms[name] = color.ColorTransform(config, name, None)
-        rgb = color.clean_nonfinite(frame.rgb) if color.count_nonfinite(frame.rgb) else frame.rgb
-        return np.clip(transforms[name].to_working(np.ascontiguousarray(rgb, dtype=np.float32)), 0, 1)
+        return transforms[name]
 
-    src = [working(src_seq.path(f)) for f in src_seq.frames]
-    res = [working(out_seq.path(f)) for f in out_seq.frames]
+    def working(path: Path) -> np.ndarray:
+        # Display-encoded [0, 1] for the metrics: the network's working space (identity for sRGB files).
+        frame = io.read_frame(path)
+        rgb = color.clean_nonfinite(frame.rgb) if color.count_nonfinite(frame.rgb) else frame.rgb
+        return np.clip(transform_of(frame).to_working(np.ascontiguousarray(rgb, dtype=np.float32)), 0, 1)
+
+    # Frames are read as the measurement reaches them (it keeps the last ten): memory does not grow
+    # with the length of the shot.
+    src = FramesOnDisk([src_seq.path(f) for f in src_seq.frames], working)
+    res = FramesOnDisk([out_seq.path(f) for f in out_seq.frames], working)
     style_image = None
     if style:
         ref = resolve_style(style, field="--style")
@@ -69,14 +101,12 @@ def metrics(
             weights = np.zeros(26, np.float32)
             weights[ref.index] = 1.0
             style_image = Cin26Stylizer()(photo, weights)
-    if not 0.0 < cut_threshold <= 2.0:
-        raise InputError(f"--cut-threshold: expected a number in (0, 2], got {cut_threshold:g}")
-    shaped = any(t.working_space == color.DISPLAY_SHAPER for t in transforms.values())
-    from filmstyle.color import shaper
-    from filmstyle.engine.color_match import srgb_decode
+    from filmstyle.engine.look_render import working_codec
 
+    # Tone levels are light levels of the plate's working space, as the render measures them.
+    decode, _ = working_codec(transform_of(io.read_frame(src_seq.path(src_seq.frames[0]))))
     report = evaluate_sequence(src, res, style_image, flow_size=flow_size or None, cut_threshold=cut_threshold,
-                               decode=shaper.decode if shaped else srgb_decode)
+                               decode=decode)
     paths = write_report(report, out, source_frames=src, output_frames=res,
                          frame_labels=[str(f) for f in src_seq.frames], title=f"filmstyle metrics: {Path(output).name}")
     for key, value in report.summary().items():

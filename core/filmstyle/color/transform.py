@@ -105,6 +105,7 @@ class ColorTransform:
         self._identity = self._to is None and self._from is None and not self._shaped
         self._threads = max(1, int(threads))
         self._pool: ThreadPoolExecutor | None = None
+        self._linear_codec: tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]] | None = None
 
     def _processor(self, src: str, dst: str) -> OCIO.CPUProcessor | None:
         try:
@@ -190,6 +191,36 @@ class ColorTransform:
             for chunk in chunks:
                 run(chunk)
         return out
+
+    @property
+    def working_encoding(self) -> str:
+        """How the working space encodes light (:func:`colorspace_encoding`; the shaper: ``"display"``)."""
+        return "display" if self._shaped else colorspace_encoding(self.config, self.working_space)
+
+    def linear_codec(self) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+        """``(decode, encode)``: working codes ``(..., 3)`` ↔ linear Rec.709, through OCIO (new arrays).
+
+        For a forced working space (``ACEScct``, a scene-linear one...) whose codes are not a
+        display encoding; the tone operations measure light levels with it.
+        """
+        if self._linear_codec is not None:
+            return self._linear_codec
+        linear = first_known(self.config, _LINEAR_REC709)
+        if linear is None:
+            raise ColorError(f"OCIO config {self.config.getName()!r} has no linear Rec.709 colourspace, expected "
+                             f"one of {', '.join(_LINEAR_REC709)}")
+        steps = {"decode": self._processor(self.working_space, linear), "encode": self._processor(linear, self.working_space)}
+
+        def codec(processor: OCIO.CPUProcessor | None) -> Callable[[np.ndarray], np.ndarray]:
+            def apply(rgb: np.ndarray) -> np.ndarray:
+                out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+                if processor is not None and out.size:
+                    processor.applyRGB(out.reshape(-1, 3))
+                return out
+            return apply
+
+        self._linear_codec = (codec(steps["decode"]), codec(steps["encode"]))
+        return self._linear_codec
 
     def close(self) -> None:
         """Stop the worker threads, if any (the transform stays usable, single-threaded)."""

@@ -70,7 +70,9 @@ def _sheet(source_frames, output_frames, labels_from: Sequence[str] | None, path
            count: int = 6) -> Path | None:
     from filmstyle.tools.sheets import contact_sheet
 
-    src, out = list(source_frames), list(output_frames)
+    # Sequences (frames read when indexed) are indexed, only the picked frames are read.
+    src = source_frames if isinstance(source_frames, Sequence) else list(source_frames)
+    out = output_frames if isinstance(output_frames, Sequence) else list(output_frames)
     if not src or len(src) != len(out):
         return None
     picks = sorted(set(np.linspace(0, len(src) - 1, min(count, len(src))).round().astype(int).tolist()))
