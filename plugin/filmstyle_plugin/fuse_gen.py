@@ -21,7 +21,7 @@ it, so the files never drift from the schema).
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from filmstyle_plugin.schema import Param, load_schema
 

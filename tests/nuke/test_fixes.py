@@ -6,12 +6,10 @@ thread, is the terminal half of every test in test_node.py.)
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 
-import numpy as np
 import pytest
 
 from tests.nuke.conftest import NUKE_DIR, W, H, image_rgb

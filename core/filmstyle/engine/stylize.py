@@ -196,7 +196,7 @@ class FrameStylizer:
                     cond = (own + strength * (cond - own)).astype(np.float32)
                 runner = self.arbitrary
 
-            def net(image: np.ndarray) -> np.ndarray:
+            def full_network(image: np.ndarray) -> np.ndarray:
                 tiled = o.tiled(*image.shape[:2])
                 if shot is not None:
                     # Records statistics on a new shot or a moved blend, then runs with them frozen.
@@ -206,6 +206,7 @@ class FrameStylizer:
                 # The default path: the fast runner (ORT or channels-last torch), unchanged.
                 return runner(image, cond)
 
+            net = full_network
             if o.proxy > 1:  # a preview: the proxy network replaces the network call
                 from filmstyle.engine.preview import proxy_network
 

@@ -114,6 +114,8 @@ def run_chunk(args: list[str], label: str, cpus: dict | None = None, env: dict |
     drain.join(timeout=5)
     errors = [t for t in tail if t.startswith("filmstyle: error:")]
     error = (errors or [t for t in tail if t.strip()] or [""])[-1]
+    if code and not error:  # killed, or died before it could say why
+        error = f"exit status {code}"
     return {"returncode": code, "error": error if code else "", "written": summary.get("written", 0),
             "skipped": summary.get("skipped", 0), "warmed": len(summary.get("warmed", [])),
             "seconds": time.perf_counter() - started, "host": socket.gethostname()}
