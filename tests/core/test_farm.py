@@ -263,3 +263,10 @@ def test_submitting_without_a_render_manager_says_how_in_one_line(tmp_path):
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     bad = subprocess.run([*CLI, "farm", "submit", str(job), "--engine", "slurm"], capture_output=True, text=True)
     assert bad.returncode == 1 and "--engine" in bad.stderr
+    # distributed raises a bare ValueError for these, after the plan is made; the CLI says so first.
+    for address in ("foo", "", "tcp://:::x", "h:abc", "tcp://h:99999", "tcp://:8786"):
+        bad = subprocess.run([*CLI, "farm", "submit", str(job), "--engine", "dask", "--scheduler", address],
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 1 and bad.stderr.startswith("filmstyle: error: --scheduler:"), (address, bad.stderr)
+        assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+    assert not (tmp_path / "o").exists()

@@ -55,6 +55,10 @@ def submit(
     if dry_run and engine == "dask":
         raise FilmStyleError("--dry-run: for opencue and deadline (dask renders right away)")
     _check_submitter(engine, dry_run, cuebot)
+    if engine == "dask" and scheduler is not None:
+        from filmstyle.farm.dask_farm import check_scheduler
+
+        check_scheduler(scheduler)
     plan = plan_farm(job_file, chunk=chunk, warmup=warmup, scan_cuts=cuts, on_scan=_scan_progress)
     typer.echo(_summary(plan), err=True)
     exe = shlex.split(executable) if executable else None

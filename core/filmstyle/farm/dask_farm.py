@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from filmstyle.errors import FilmStyleError
 from filmstyle.farm.chunks import Chunk, FarmPlan, filmstyle_command
 
-__all__ = ["TOPIC", "ChunkOutcome", "FarmReport", "run_chunk", "run_on_dask", "core_sets"]
+__all__ = ["TOPIC", "ChunkOutcome", "FarmReport", "check_scheduler", "run_chunk", "run_on_dask", "core_sets"]
 
 #: Dask event topic carrying per-frame progress from the workers.
 TOPIC = "filmstyle-frames"
@@ -121,6 +121,29 @@ def run_chunk(args: list[str], label: str, cpus: dict | None = None, env: dict |
             "seconds": time.perf_counter() - started, "host": socket.gethostname()}
 
 
+def check_scheduler(address: str) -> str:
+    """``address`` if it is a scheduler address distributed can dial (``tcp://host:8786``, ``host:8786``).
+
+    Raises:
+        FilmStyleError: one line naming ``--scheduler`` (distributed would raise a bare ValueError,
+            and only once the plan is made).
+    """
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        raise FilmStyleError("dask: the 'distributed' package is not installed (pip install distributed)") from None
+    try:
+        _, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise FilmStyleError(f"--scheduler: {address!r} is not a scheduler address like "
+                             f"tcp://host:8786 ({exc})") from None
+    if not host or not 1 <= int(port) <= 65535:
+        raise FilmStyleError(f"--scheduler: {address!r} is not a scheduler address like tcp://host:8786 "
+                             "(host and a port 1 ... 65535)")
+    return address
+
+
 def run_on_dask(plan: FarmPlan, *, scheduler: str | None = None, workers: int = 2, retries: int = 2,
                 on_event: Callable[[str, dict], None] | None = None, env: dict | None = None,
                 timeout: float | None = None, connect_timeout: float = 20.0) -> FarmReport:
@@ -155,7 +178,7 @@ def run_on_dask(plan: FarmPlan, *, scheduler: str | None = None, workers: int = 
             client = Client(cluster)
             cpus = dict(enumerate(core_sets(workers))) if workers > 1 else {}
         else:
-            client = Client(scheduler, timeout=f"{connect_timeout:g}s")
+            client = Client(check_scheduler(scheduler), timeout=f"{connect_timeout:g}s")
             cpus = {}
     except (OSError, TimeoutError) as exc:
         where = f"scheduler {scheduler}" if scheduler else "a local cluster"
