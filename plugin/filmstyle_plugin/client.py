@@ -11,13 +11,14 @@ which must not leak into the worker's. :meth:`WorkerClient.launch` starts it wit
 host's UI thread never blocks on it; :meth:`WorkerLaunch.poll` says when it answers.
 """
 
+import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
@@ -27,8 +28,8 @@ __all__ = ["WorkerError", "WorkerClient", "WorkerLaunch", "read_host_config", "w
            "FINAL_STATES"]
 
 FINAL_STATES = ("done", "failed", "cancelled")
-# Loopback never goes through a proxy, whatever the environment says.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+#: The worker's answers are statuses and lists of paths; anything larger is not the worker.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 
 class WorkerError(Exception):
@@ -112,6 +113,8 @@ class WorkerClient:
     """A connection to one worker: ``host``, ``port`` and bearer ``token`` from ``worker.json``."""
 
     def __init__(self, port: int, token: str, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+        # ``timeout`` bounds each socket operation, and three times it the whole request: a server
+        # that answers a byte at a time never holds a host's thread for longer.
         self.host, self.port, self.token, self.timeout = host, int(port), token, timeout
         self.process: Optional[subprocess.Popen] = None
 
@@ -182,23 +185,60 @@ class WorkerClient:
 
     # -- requests --------------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None) -> Dict[str, Any]:
+        """One request; the worker's JSON object, or :class:`WorkerError` with one line.
+
+        Plain ``http.client`` on loopback (no proxy, whatever the environment says), with an
+        overall deadline and a size cap, so whatever answers on the port cannot hang or flood
+        the host.
+        """
         data = None if body is None else json.dumps(body).encode("utf-8")
-        req = urllib.request.Request(self.base_url + path, data=data, method=method)
-        req.add_header("Authorization", f"Bearer {self.token}")
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            headers["Content-Type"] = "application/json"
+        where = f"worker at {self.base_url}"
+        deadline = 3 * self.timeout
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            sock = conn.sock
+            if sock is not None:  # wakes the blocked read; the request then fails below
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        timer = threading.Timer(deadline, expire)
+        timer.daemon = True
+        timer.start()
         try:
-            with _OPENER.open(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read().decode("utf-8"))
-        except urllib.error.HTTPError as exc:
-            try:
-                detail = json.loads(exc.read().decode("utf-8")).get("detail", "")
-            except ValueError:
-                detail = exc.reason
-            raise WorkerError(f"worker: {detail} (HTTP {exc.code})", exc.code) from None
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise WorkerError(f"worker at {self.base_url} unreachable: {reason}") from None
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = _read_capped(resp)
+            code, reason = resp.status, resp.reason
+        except (http.client.HTTPException, OSError, ValueError) as exc:
+            if expired.is_set():
+                raise WorkerError(f"{where} gave no complete answer within {deadline:g} s") from None
+            if isinstance(exc, ValueError) and "header" in str(exc):  # http.client refuses the token
+                raise WorkerError(f"{paths.worker_file()}: the token is not a valid HTTP header value") from None
+            reason = _one_line(repr(exc) if isinstance(exc, http.client.HTTPException) else str(exc))
+            raise WorkerError(f"{where} unreachable: {reason or type(exc).__name__}") from None
+        finally:
+            timer.cancel()
+            conn.close()
+        try:
+            payload = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            payload = None
+        if code >= 400:
+            detail = payload.get("detail") if isinstance(payload, dict) else None
+            text = detail if isinstance(detail, str) and detail else reason
+            raise WorkerError(f"worker: {_one_line(text)} (HTTP {code})", code)
+        if not isinstance(payload, dict):
+            what = "not JSON" if payload is None else f"a JSON {type(payload).__name__}"
+            raise WorkerError(f"{where} answered {method} {path} with {what}, not the worker's JSON object")
+        return payload
 
     def health(self) -> Dict[str, Any]:
         return self.request("GET", "/health")
@@ -235,6 +275,8 @@ class WorkerClient:
         cancelled = False
         while True:
             status = self.status(job_id)
+            if not isinstance(status.get("state"), str):
+                raise WorkerError(f"worker: the status of job {job_id} has no state")
             if status["state"] in FINAL_STATES:
                 if on_progress is not None:
                     on_progress(status)
@@ -246,6 +288,30 @@ class WorkerClient:
                 self.cancel(job_id)
                 cancelled = True
             time.sleep(poll)
+
+
+def _read_capped(resp: http.client.HTTPResponse) -> bytes:
+    """The body, refused past :data:`MAX_RESPONSE_BYTES` (read in pieces, so the deadline applies)."""
+    declared = resp.getheader("Content-Length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+        raise http.client.HTTPException(f"answer of {int(declared)} bytes, over {MAX_RESPONSE_BYTES}")
+    parts: List[bytes] = []
+    size = 0
+    while True:
+        part = resp.read1(65536)
+        if not part:
+            if resp.length:  # read1, unlike read, does not raise for a body cut short
+                raise http.client.IncompleteRead(b"".join(parts), resp.length)
+            return b"".join(parts)
+        size += len(part)
+        if size > MAX_RESPONSE_BYTES:
+            raise http.client.HTTPException(f"answer over {MAX_RESPONSE_BYTES} bytes")
+        parts.append(part)
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 class WorkerLaunch:
