@@ -241,3 +241,122 @@ def test_shot_job_with_painted_keyframes_is_422(worker):
     job = base(worker, keyframes={"2": key}, frames="1")
     status, detail = raw(worker, json.dumps({"frame": 1, "key": "k1", "job": job}).encode(), path="/shots/tool/frames")
     assert status == 422 and detail.startswith("job.keyframes: painted keyframes render a whole shot"), detail
+
+
+def test_shot_history_that_is_this_frames_output_is_422(worker):
+    out = worker["allowed"] / "shot_out" / "o.####.exr"
+    job = base(worker, output=str(out), frames="2")
+    written = str(out).replace("####", "0002")
+    for where in ("input", "output"):
+        previous = {"frame": 1, "key": "k1", "input": str(worker["allowed"] / "src" / "shot.0001.exr"),
+                    "output": str(worker["allowed"] / "elsewhere.exr"), where: written}
+        body = json.dumps({"frame": 2, "key": "k1", "job": job, "previous": previous}).encode()
+        status, detail = raw(worker, body, path="/shots/tool/frames")
+        assert status == 422 and detail.startswith(f"previous.{where}:") and "this request's output" in detail, detail
+
+
+# -- what a request can make large or slow ----------------------------------------------------------
+
+
+def test_a_blend_of_thousands_of_styles_is_422(worker):
+    refused(worker, base(worker, styles=[{"style": "pale-wash", "weight": 1}] * 25000), 422,
+            "styles: 25000 styles in one blend, at most 32")
+
+
+def test_an_unknown_compression_is_422_at_submit(worker):
+    refused(worker, base(worker, compression="bogus"), 422, "unknown EXR compression 'bogus'")
+
+
+def test_health_answers_while_large_jobs_are_parsed(worker):
+    import threading
+    import time
+
+    # A quarter of a second of parsing each (30 000 keys on each of two curves), then refused for
+    # the missing input: six at once held the event loop, and /health with it, for 1.7 s.
+    keys = ", ".join(f"{f}:0.5" for f in range(1, 30000))
+    body = json.dumps(base(worker, input=str(worker["allowed"] / "none" / "shot.####.exr"), strength=keys,
+                           temporal=keys)).encode()
+    assert len(body) < 1 << 20
+    statuses = []
+    threads = [threading.Thread(target=lambda: statuses.append(raw(worker, body)[0])) for _ in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert worker["client"].health()["status"] == "ok"
+    answered = time.monotonic() - started
+    for t in threads:
+        t.join()
+    assert statuses == [422] * 6, statuses
+    assert answered < 1.0, answered
+
+
+def test_slow_or_silent_connections_get_408_and_the_worker_keeps_serving(worker):
+    import socket
+    import threading
+    import time
+
+    port, token = worker["info"]["port"], worker["info"]["token"]
+    head = f"POST /jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n{{"
+    openings = {"silent": (b"", b""), "headers a byte at a time": (b"GET /health HTTP/1.1\r\nHost: x\r\nX-a: ", b"a"),
+                "a body that never ends": (head.encode(), b" ")}
+    answers: dict[str, bytes] = {}
+
+    def hold(name: str, opening: bytes, drip: bytes) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=40) as sock:
+            sock.sendall(opening)
+            done = threading.Event()
+
+            def dripping() -> None:
+                while drip and not done.wait(2.0):
+                    try:
+                        sock.sendall(drip)
+                    except OSError:
+                        return
+
+            threading.Thread(target=dripping, daemon=True).start()
+            received = b""
+            while True:
+                try:
+                    chunk = sock.recv(4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                received += chunk
+            done.set()
+            answers[name] = received
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=hold, args=(name, *item)) for name, item in openings.items()]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    assert worker["client"].health()["status"] == "ok"  # served meanwhile
+    for t in threads:
+        t.join(60)
+    took = time.monotonic() - started
+    assert 14 < took < 30, took  # REQUEST_READ_TIMEOUT (15 s), not for ever
+    assert set(answers) == set(openings)
+    for name, answer in answers.items():
+        assert answer.startswith(b"HTTP/1.1 408 "), (name, answer[:200])
+        assert b'"detail": "the request was not sent within 15 s"' in answer, (name, answer)
+    assert worker["client"].health()["status"] == "ok"
+
+
+def test_a_malformed_request_line_gets_the_json_error(worker):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", worker["info"]["port"]), timeout=10) as sock:
+        sock.sendall(b"GET /health?" + b"q" * (1 << 20) + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400 ") and b'{"detail": "malformed HTTP request' in answer, answer[:300]
+    assert worker["client"].health()["status"] == "ok"

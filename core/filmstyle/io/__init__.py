@@ -31,7 +31,7 @@ from filmstyle.io.sequence import (
     split_pattern,
 )
 from filmstyle.io.targets import check_output_paths, clean_stale_temps
-from filmstyle.io.write import BIT_DEPTHS, EXR_COMPRESSIONS, WriteOptions, write_frame
+from filmstyle.io.write import BIT_DEPTHS, EXR_COMPRESSIONS, WriteOptions, check_write_options, write_frame
 
 __all__ = [
     "Window",
@@ -48,6 +48,7 @@ __all__ = [
     "format_frame_range",
     "split_pattern",
     "WriteOptions",
+    "check_write_options",
     "write_frame",
     "BIT_DEPTHS",
     "EXR_COMPRESSIONS",

@@ -71,7 +71,7 @@ from filmstyle.io.fidelity import (
 from filmstyle.io.levels import level_change, reduce_change
 from filmstyle.io.targets import atomic_target
 
-__all__ = ["WriteOptions", "write_frame", "BIT_DEPTHS", "EXR_COMPRESSIONS", "LOSSY_EXR_COMPRESSIONS"]
+__all__ = ["WriteOptions", "write_frame", "check_write_options", "BIT_DEPTHS", "EXR_COMPRESSIONS", "LOSSY_EXR_COMPRESSIONS"]
 
 _log = logging.getLogger("filmstyle.io")
 
@@ -147,6 +147,15 @@ def _check_compression(fmt: str, compression: str, out_path: Path) -> None:
         raise OutputError(
             f"{out_path}: unknown EXR compression {compression!r}, valid: {', '.join(EXR_COMPRESSIONS)}"
         )
+
+
+def check_write_options(options: WriteOptions, out_path: Path, fmt: str) -> None:
+    """Refuse a bit depth or EXR compression that OIIO format ``fmt`` cannot write, before any
+    frame is rendered (the writer checks the same again per frame)."""
+    if options.bit_depth is not None:
+        _check_depth(fmt, options.bit_depth, out_path)
+    if options.compression is not None:
+        _check_compression(fmt, options.compression, out_path)
 
 
 def _check_rgb(source: SourceFrame, rgb: np.ndarray) -> np.ndarray:

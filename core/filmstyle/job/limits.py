@@ -22,6 +22,8 @@ __all__ = [
     "MAX_JOB_BYTES",
     "MAX_NAME_BYTES",
     "MAX_PATH_BYTES",
+    "MAX_BLEND_STYLES",
+    "MAX_REGIONS",
     "PathCheck",
     "check_shape",
     "absolute_path",
@@ -39,6 +41,10 @@ MAX_JOB_BYTES = 4 << 20
 #: file systems accept (NAME_MAX 255, PATH_MAX 4096).
 MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
+#: Styles in one blend, and regions in one job: each is a look to compile and run per frame, and
+#: a blend of more than a few is a grey average of them.
+MAX_BLEND_STYLES = 32
+MAX_REGIONS = 64
 
 #: The worker's allow-list as the job model sees it: called with ``(field path, absolute path)``
 #: for every file a job names, before anything looks at that file; returns a one-line refusal or

@@ -39,7 +39,7 @@ from filmstyle.job.fields import (
     describe,
     mapping,
 )
-from filmstyle.job.limits import PathCheck, absolute_path, check_shape
+from filmstyle.job.limits import MAX_BLEND_STYLES, MAX_REGIONS, PathCheck, absolute_path, check_shape
 from filmstyle.job.look import MAX_STRENGTH, Look, StyleLayer, StyleWeight, blend_model
 from filmstyle.job.masks import FileMask, MaskSpec, OpMask, parse_mask
 from filmstyle.job.params import BY_NAME, JOB_VERSION, Parameter, job_parameters
@@ -253,6 +253,8 @@ def _style_entries(w: Where, value: Any, path: str, base_dir: Path, check: PathC
         value = [value]
     if not isinstance(value, list) or not value:
         raise w.error(path, f"expected a list of styles (names, image paths or {{style, weight}}), got {describe(value)}")
+    if len(value) > MAX_BLEND_STYLES:
+        raise w.error(path, f"{len(value)} styles in one blend, at most {MAX_BLEND_STYLES}")
     entries = []
     for i, item in enumerate(value):
         where = f"{path}[{i}]"
@@ -291,6 +293,8 @@ def _look_entry(w: Where, raw: Any, path: str, allowed: tuple[str, ...], base_di
 def _regions(w: Where, raw: Any, base_dir: Path, check: PathCheck | None) -> tuple[RegionEntry, ...]:
     if not isinstance(raw, list):
         raise w.error("regions", f"expected a list of regions ({{mask, styles, strength}}), got {describe(raw)}")
+    if len(raw) > MAX_REGIONS:
+        raise w.error("regions", f"{len(raw)} regions, at most {MAX_REGIONS}")
     out = []
     for i, item in enumerate(raw):
         where = f"regions[{i}]"

@@ -145,6 +145,8 @@ def build_plan(job: Job) -> RenderPlan:
     options = None
     if job.bit_depth is not None or job.compression is not None:
         options = io.WriteOptions(bit_depth=job.bit_depth, compression=job.compression)
+    if options is not None and not output.is_movie:
+        io.check_write_options(options, first_out, out_format)
     if output.is_movie:  # one file, no resume: refused here rather than after the first frames
         io.check_movie_output(output.pattern, output.frames, overwrite=bool(params["overwrite"]), options=options)
     network = NetworkOptions(tiling=job.tiling, tile_size=job.tile_size, stroke_scale=job.stroke_scale,

@@ -29,19 +29,23 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from filmstyle import __version__
 from filmstyle.errors import FilmStyleError, PathRefused, WorkerError, clip, one_line
 from filmstyle.job.paths import job_paths
+from filmstyle.job.plan import RenderPlan, build_plan
 from filmstyle.server import discovery
 from filmstyle.server.discovery import PathPolicy
-from filmstyle.server.queue import JobQueue, parse_job
+from filmstyle.server.queue import JobQueue, QueueFull, parse_job
 from filmstyle.server.shot_routes import add_shot_routes
 
 __all__ = ["WorkerSettings", "create_app", "serve", "listen", "MAX_BODY_BYTES"]
 
 log = logging.getLogger("filmstyle.server")
 MAX_BODY_BYTES = 1 << 20  # a job with per-frame keys for a few thousand frames fits easily
+#: Open connections served at once; more are answered 503 (host tools hold one or two each).
+MAX_CONNECTIONS = 256
 
 
 @dataclass
@@ -166,9 +170,7 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
         return {"builtin": [{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)],
                 "image_extensions": sorted(IMAGE_STYLE_EXTENSIONS)}
 
-    @app.post("/jobs", status_code=202, openapi_extra=_JOB_REQUEST, responses=_JOB_RESPONSES)
-    async def submit(request: Request):
-        raw = await request.body()
+    def compile_job(raw: bytes) -> RenderPlan | JSONResponse:
         try:
             data = json.loads(raw)
         except RecursionError:
@@ -188,12 +190,21 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
             if refusal:
                 return JSONResponse({"detail": refusal}, status_code=403)
         try:
-            from filmstyle.job.plan import build_plan
-
-            plan = build_plan(job)
+            return build_plan(job)
         except FilmStyleError as exc:
             return JSONResponse({"detail": one_line(exc)}, status_code=422)
-        record = work.submit(plan)
+
+    @app.post("/jobs", status_code=202, openapi_extra=_JOB_REQUEST, responses=_JOB_RESPONSES)
+    async def submit(request: Request):
+        # Parsing and planning read files and take up to a second for a large job: off the event
+        # loop, so /health and other clients keep their answers meanwhile.
+        plan = await run_in_threadpool(compile_job, await request.body())
+        if isinstance(plan, JSONResponse):
+            return plan
+        try:
+            record = work.submit(plan)
+        except QueueFull as exc:
+            return JSONResponse({"detail": one_line(exc)}, status_code=429)
         return JSONResponse(record.status(), status_code=202)
 
     @app.get("/jobs/{job_id}")
@@ -233,7 +244,8 @@ _JOB_RESPONSES = {202: {"description": "Queued: the job's status.",
                         "content": {"application/json": {"schema": _STATUS}}},
                   422: {"description": "The job is invalid (one line naming the field).", **_ERROR},
                   403: {"description": "A path outside the allowed folders.", **_ERROR},
-                  413: {"description": "The request body is over the size limit.", **_ERROR}}
+                  413: {"description": "The request body is over the size limit.", **_ERROR},
+                  429: {"description": "Too many jobs are waiting already.", **_ERROR}}
 
 
 def _openapi(app: FastAPI) -> dict:
@@ -337,7 +349,11 @@ def serve(
             discovery.remove_worker_file(info["pid"])
             await super().shutdown(sockets)
 
-    server = _Server(uvicorn.Config(guarded, log_level="warning", lifespan="off", access_log=False))
+    from filmstyle.server.connection import DeadlineH11Protocol
+
+    # Every connection holds a descriptor and a parser: a local program opening thousands gets 503s.
+    server = _Server(uvicorn.Config(guarded, log_level="warning", lifespan="off", access_log=False,
+                                    http=DeadlineH11Protocol, limit_concurrency=MAX_CONNECTIONS))
     try:
         server.run(sockets=[sock])
     finally:

@@ -25,10 +25,19 @@ from filmstyle.job.limits import PathCheck
 from filmstyle.job.model import Job, job_from_data
 from filmstyle.job.plan import RenderPlan
 
-__all__ = ["JobRecord", "JobQueue", "parse_job", "STATES"]
+__all__ = ["JobRecord", "JobQueue", "QueueFull", "parse_job", "STATES", "MAX_WAITING", "MAX_FINISHED"]
 
 log = logging.getLogger("filmstyle.server")
 STATES = ("queued", "running", "done", "failed", "cancelled")
+FINAL_STATES = ("done", "failed", "cancelled")
+#: Jobs waiting to start; a submit beyond this is refused (a host submits one shot at a time).
+MAX_WAITING = 64
+#: Finished jobs whose status and result stay available; the oldest are forgotten first.
+MAX_FINISHED = 256
+
+
+class QueueFull(FilmStyleError):
+    """:data:`MAX_WAITING` jobs are waiting already (HTTP 429)."""
 
 
 def parse_job(data: Any, base_dir: Path, *, check_path: PathCheck | None = None) -> Job:
@@ -70,7 +79,9 @@ class _CachedStylizer(FrameStylizer):
 @dataclass
 class JobRecord:
     id: str
-    plan: RenderPlan
+    #: The compiled job while it waits or runs; dropped when it ends (it holds every look).
+    plan: RenderPlan | None
+    output: str = ""
     state: str = "queued"
     done: int = 0
     total: int = 0
@@ -97,11 +108,11 @@ class JobRecord:
             "skipped": self.skipped,
             "fps": round(self.written / elapsed, 3) if elapsed > 0 and self.written else 0.0,
             "error": self.error,
-            "output": self.plan.output.pattern,
+            "output": self.output,
         }
 
     def result(self) -> dict:
-        return {"id": self.id, "state": self.state, "output": self.plan.output.pattern, "frames": list(self.frames)}
+        return {"id": self.id, "state": self.state, "output": self.output, "frames": list(self.frames)}
 
 
 class JobQueue:
@@ -124,12 +135,23 @@ class JobQueue:
     # -- public -----------------------------------------------------------------------------
     def submit(self, plan: RenderPlan, *,
                make_pipeline: Callable[[RenderPlan, FrameStylizer], FramePipeline] | None = None) -> JobRecord:
+        """Queue ``plan``; :class:`QueueFull` when :data:`MAX_WAITING` jobs wait already."""
         record = JobRecord(id=f"{next(self._counter):04d}-{uuid.uuid4().hex[:8]}", plan=plan,
-                           total=len(plan.source.frames), make_pipeline=make_pipeline)
+                           output=plan.output.pattern, total=len(plan.source.frames), make_pipeline=make_pipeline)
         with self._lock:
+            waiting = sum(r.state == "queued" for r in self._jobs.values())
+            if waiting >= MAX_WAITING:
+                raise QueueFull(f"worker busy: {waiting} jobs are waiting (at most {MAX_WAITING}); "
+                                "wait for them or cancel some")
+            self._forget_oldest_finished()
             self._jobs[record.id] = record
         self._queue.put(record.id)
         return record
+
+    def _forget_oldest_finished(self) -> None:
+        finished = [r for r in self._jobs.values() if r.state in FINAL_STATES]
+        for record in sorted(finished, key=lambda r: r.finished or 0.0)[: max(0, len(finished) - MAX_FINISHED + 1)]:
+            del self._jobs[record.id]
 
     def get(self, job_id: str) -> JobRecord | None:
         with self._lock:
@@ -143,6 +165,7 @@ class JobQueue:
             record.cancel_requested = True
             if record.state == "queued":
                 record.state, record.finished = "cancelled", time.time()
+                record.plan = record.make_pipeline = None
         return record
 
     def loaded_models(self) -> list[str]:
@@ -188,6 +211,7 @@ class JobQueue:
         with self._lock:
             record.state, record.started = "running", time.time()
         plan = record.plan
+        assert plan is not None  # only finished records lose their plan
         stylizer = self._stylizer(plan)
         stylizer.use_options(plan.network)
 
@@ -217,5 +241,7 @@ class JobQueue:
         except Exception as exc:  # a bug, not a user error: keep the worker alive and say so
             log.exception("job %s crashed", record.id)
             state, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        stylizer.pipeline = None  # the job's frames and caches go with it; the networks stay
         with self._lock:
             record.state, record.error, record.finished = state, error, time.time()
+            record.plan = record.make_pipeline = None

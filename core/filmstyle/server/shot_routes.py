@@ -11,16 +11,19 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from filmstyle.errors import FilmStyleError, PathRefused, clip, one_line
 from filmstyle.job.paths import job_paths
+from filmstyle.job.plan import RenderPlan, build_plan
 from filmstyle.server.discovery import PathPolicy
-from filmstyle.server.queue import JobQueue, parse_job
-from filmstyle.server.shots import ShotSessions, parse_shot_request
+from filmstyle.server.queue import JobQueue, QueueFull, parse_job
+from filmstyle.server.shots import ShotRequest, ShotSessions, parse_shot_request
 
 __all__ = ["add_shot_routes"]
 
@@ -35,7 +38,8 @@ _REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"
                        "frame": {"type": "integer"}, "key": {"type": "string"}, "input": {"type": "string"},
                        "output": {"type": "string"}}}}}}}}}
 _FRAME_RESPONSES = {422: {"description": "The request is invalid (one line naming the field).", **_ERROR},
-                    403: {"description": "A path outside the allowed folders.", **_ERROR}}
+                    403: {"description": "A path outside the allowed folders.", **_ERROR},
+                    429: {"description": "Too many jobs are waiting already.", **_ERROR}}
 _STATE_RESPONSES = {404: {"description": "The tool keeps no state.", **_ERROR}}
 
 
@@ -44,15 +48,13 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
     sessions = ShotSessions()
     app.state.shots = sessions
 
-    @app.post("/shots/{tool}/frames", status_code=202, openapi_extra=_REQUEST, responses=_FRAME_RESPONSES)
-    async def shot_frame(tool: str, request: Request):
-        raw = await request.body()
+    def compile_frame(tool: str, raw: bytes) -> tuple[ShotRequest, RenderPlan] | JSONResponse:
         try:
             data = json.loads(raw)
         except RecursionError:
             return JSONResponse({"detail": "body: JSON nested too deeply"}, status_code=422)
         except ValueError as exc:
-            return JSONResponse({"detail": f"body: not valid JSON ({one_line(exc)})"}, status_code=422)
+            return JSONResponse({"detail": f"body: not valid JSON ({one_line(clip(exc, 120))})"}, status_code=422)
         try:
             shot = parse_shot_request(tool, data)
             # every path the job names is checked before anything looks at it
@@ -62,16 +64,15 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
         except FilmStyleError as exc:
             return JSONResponse({"detail": one_line(exc)}, status_code=422)
         paths = [(f"job.{where}", path) for where, path in job_paths(job)]
+        history = []
         for where, text in (("previous.input", shot.previous_input), ("previous.output", shot.previous_output)):
             if text:
-                paths.append((where, Path(text) if Path(text).is_absolute() else base_dir / text))
-        for where, path in paths:
+                history.append((where, Path(text) if Path(text).is_absolute() else base_dir / text))
+        for where, path in paths + history:
             refusal = policy.check(path, where)
             if refusal:
                 return JSONResponse({"detail": refusal}, status_code=403)
         try:
-            from filmstyle.job.plan import build_plan
-
             plan = build_plan(job)
         except FilmStyleError as exc:
             return JSONResponse({"detail": one_line(exc)}, status_code=422)
@@ -81,7 +82,23 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
         if plan.keyframes:  # their tracks run over the shot's frames, which a host sends one by one
             return JSONResponse({"detail": "job.keyframes: painted keyframes render a whole shot (POST /jobs or "
                                            "filmstyle stylize), not frame by frame"}, status_code=422)
-        record = work.submit(plan, make_pipeline=sessions.pipeline_factory(shot))
+        written = plan.output.path(plan.output.frames[0])
+        for where, path in history:  # the history is read while this frame is written
+            if _same_file(path, written):
+                return JSONResponse({"detail": f"{where}: {clip(str(path), 80)} is this request's output; the "
+                                               "previous frame's files must be other files"}, status_code=422)
+        return shot, plan
+
+    @app.post("/shots/{tool}/frames", status_code=202, openapi_extra=_REQUEST, responses=_FRAME_RESPONSES)
+    async def shot_frame(tool: str, request: Request):
+        compiled = await run_in_threadpool(compile_frame, tool, await request.body())  # off the event loop
+        if isinstance(compiled, JSONResponse):
+            return compiled
+        shot, plan = compiled
+        try:
+            record = work.submit(plan, make_pipeline=sessions.pipeline_factory(shot))
+        except QueueFull as exc:
+            return JSONResponse({"detail": one_line(exc)}, status_code=429)
         return JSONResponse(record.status(), status_code=202)
 
     @app.get("/shots/{tool}", responses=_STATE_RESPONSES)
@@ -96,3 +113,10 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
         return {"tool": tool, "forgotten": sessions.forget(tool)}
 
     return sessions
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except (OSError, RuntimeError):
+        return False
