@@ -14,6 +14,7 @@ import textwrap
 from typing import Any
 
 from filmstyle.choices import DEVICE_PATTERN
+from filmstyle.job.limits import MAX_BLEND_STYLES, MAX_REGIONS
 from filmstyle.job.model import JOB_VERSION
 from filmstyle.job.params import HOSTS, Parameter, host_parameters, job_parameters
 
@@ -46,7 +47,8 @@ _STYLE = {
 }
 _STYLES = {
     "description": "A blend; weights are normalised per frame; all styles of one blend use one model.",
-    "anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/style"}}],
+    "anyOf": [{"type": "string", "minLength": 1},
+              {"type": "array", "minItems": 1, "maxItems": MAX_BLEND_STYLES, "items": {"$ref": "#/$defs/style"}}],
 }
 _MASK = {
     "description": "One of ellipse, rectangle, polygon, channel, file (+ channel, fit), luma, hue, or op; "
@@ -84,6 +86,7 @@ def _property(p: Parameter) -> dict[str, Any]:
     elif kind == "regions":
         out = {
             "type": ["array", "null"],
+            "maxItems": MAX_REGIONS,
             "items": {
                 "type": "object",
                 "required": ["mask"],
