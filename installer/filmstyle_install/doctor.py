@@ -27,7 +27,7 @@ from filmstyle_install.manifest import Manifest, ManifestError, sha256_file
 
 __all__ = ["Check", "SECTIONS", "run_doctor", "format_report", "report_json", "exit_status"]
 
-SECTIONS = ("env", "worker", "hosts")
+SECTIONS = ("install", "env", "worker", "hosts")
 _REINSTALL = "python3 installer/install.py"
 
 
@@ -48,24 +48,28 @@ def run_doctor(host_config: Path, *, python: str | None = None, skip: Sequence[s
     Args:
         host_config: the ``host.json`` the host code reads.
         python: the environment to check (default: ``host.json``'s ``python``).
-        skip: sections to leave out: ``env``, ``worker``, ``hosts``.
+        skip: sections to leave out: ``install`` (host.json and the manifest), ``env``, ``worker``,
+            ``hosts``.
         environ: environment for the interpreters started (default: this process's).
     """
     env = dict(os.environ if environ is None else environ)
     checks: list[Check] = []
+    install: list[Check] = []
     config = _read_json(host_config)
     manifest = None
     if config is None:
-        checks.append(Check("installation", "fail", f"{host_config}: not found; hosts cannot find filmstyle",
-                            f"install it: {_REINSTALL}"))
+        install.append(Check("installation", "fail", f"{host_config}: not found; hosts cannot find filmstyle",
+                             f"install it: {_REINSTALL}"))
     else:
         prefix = config.get("prefix")
         try:
             manifest = Manifest.load(Path(prefix) / "install-manifest.json") if prefix else None
         except ManifestError as exc:
-            checks.append(Check("installation", "fail", str(exc), f"install again: {_REINSTALL}"))
+            install.append(Check("installation", "fail", str(exc), f"install again: {_REINSTALL}"))
         else:
-            checks.append(_installation(host_config, config, manifest))
+            install.append(_installation(host_config, config, manifest))
+    if "install" not in skip:
+        checks += install
     python = python or (config or {}).get("python")
     runnable = bool(python) and Path(str(python)).is_file()
     device = (config or {}).get("device", "cpu")

@@ -148,6 +148,24 @@ def test_job_file_over_4_mb(shot):
     one_line(cli("validate", path), "huge.yaml", "at most")
 
 
+def test_a_job_file_that_is_a_device_or_a_pipe(shot):
+    # /dev/zero has size 0 and no end (it used to be read until the kernel killed the process);
+    # a pipe without a writer blocks its reader for ever.
+    one_line(bounded("validate", "/dev/zero", memory_mb=1500, timeout=60), "/dev/zero", "not a regular file")
+    fifo = shot / "pipe.yaml"
+    os.mkfifo(fifo)
+    one_line(bounded("render", fifo, memory_mb=1500, timeout=60), "pipe.yaml", "not a regular file")
+
+
+def test_a_field_set_twice_is_refused_with_both_lines(shot):
+    text = "styles: [starry-blue]\nstrength: 0\nframes: 1-2\nstrength: 0.5\n"
+    one_line(cli("validate", raw_job(shot, text, "twice.yaml")), "twice.yaml", "strength: set twice", "lines 5 and 7")
+    nested = "styles:\n  - style: starry-blue\n    weight: 1\n    weight: 2\n"
+    one_line(cli("validate", raw_job(shot, nested, "twice2.yaml")), "styles[0].weight: set twice", "lines 6 and 7")
+    merged = "base: &b {strength: 0.5}\nstyles: [starry-blue]\nx:\n  <<: *b\n  other: 1\n"
+    assert "set twice" not in cli("validate", raw_job(shot, merged, "merge.yaml")).output
+
+
 def test_aliases_within_the_limits_still_work(shot):
     text = ("styles: [starry-blue]\nframes: 1-2\nregions:\n  - mask: &face {ellipse: {center: [20, 16], radius: 8}}\n"
             "  - mask: {op: invert, mask: *face}\n")
@@ -360,3 +378,15 @@ def test_serve_on_a_port_in_use(tmp_path):
 def test_serve_on_an_address_this_machine_lacks(tmp_path):
     result = bounded("serve", "--host", "256.1.1.1", "--allow-remote", env={"FILMSTYLE_CONFIG_DIR": str(tmp_path)})
     one_line(result, "cannot listen on 256.1.1.1")
+
+
+def test_an_os_error_no_check_caught_is_still_one_line():
+    from filmstyle.cli import os_error_line
+
+    assert os_error_line(FileNotFoundError(2, "No such file or directory", "/a/b.yaml")) == \
+        "/a/b.yaml: No such file or directory"
+    line = os_error_line(PermissionError(13, "Permission denied", "x" * 1000, None, "y"))
+    assert line.endswith(" -> y: Permission denied") and len(line) < 300
+    assert os_error_line(OSError(28, "No space left on device")) == "No space left on device"
+    result = cli("job", "init", "/proc/no/such/folder/j.yaml")  # /proc refuses new folders
+    one_line(result, "/proc/no")

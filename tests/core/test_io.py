@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -360,6 +361,23 @@ def test_half_to_float_override(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="unknown EXR compression 'lzma'"):
         write_frame(f, styled, tmp_path / "x.exr", options=WriteOptions(compression="lzma"))
     assert not (tmp_path / "x.exr").exists()
+
+
+@pytest.mark.parametrize("path, compression, words", [
+    ("x.exr", "dwaa:nan", "level 'nan' for dwaa"), ("x.exr", "dwaa:1e308", "level '1e308'"),
+    ("x.exr", "zip:-5", "level '-5' for zip"), ("x.exr", "zip:" + "9" * 5000, "for zip: expected a whole number"),
+    ("x.exr", "piz:99", "'piz' takes no level"), ("x.dpx", "nope", "unknown DPX compression 'nope', valid: none"),
+    ("x.jpg", "jpeg:1e308", "level '1e308' for jpeg"), ("x.png", "lzw", "unknown PNG compression 'lzw'"),
+])
+def test_compressions_oiio_would_ignore_or_misread_are_refused(tmp_path: Path, path, compression, words) -> None:
+    # OIIO writes "dwaa:1e308" as level 1.0 and ignores a codec its format lacks, without a word.
+    from filmstyle.io import check_write_options, format_for_path
+
+    with pytest.raises(OutputError, match=re.escape(words)):
+        check_write_options(WriteOptions(compression=compression), tmp_path / path, format_for_path(tmp_path / path))
+    for fine, name in (("dwaa:45", "x.exr"), ("dwab:45.5", "x.exr"), ("zip:6", "x.exr"), ("ZIP", "x.exr"),
+                       ("jpeg:90", "x.jpg"), ("zip:9", "x.png"), ("lzw", "x.tif")):
+        check_write_options(WriteOptions(compression=fine), tmp_path / name, format_for_path(tmp_path / name))
 
 
 # --------------------------------------------------------------------------- writing: DPX, LDR

@@ -62,6 +62,10 @@ def test_nothing_installed_is_red(machine_for, capsys):
     assert report["ok"] is False
     assert [(c["name"], c["status"]) for c in report["checks"]] == [("installation", "fail"), ("host folders", "fail")]
     assert all("install.py" in c["fix"] for c in report["checks"])
+    # A checkout that was never installed can still check the rest without a red installation line.
+    assert m.run("doctor", "--skip", "install,env,worker", "--json") == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [(c["name"], c["status"]) for c in report["checks"]] == [("host folders", "fail")]
 
 
 def test_environment_and_worker_red_cases(machine_for, checkout):
@@ -103,5 +107,5 @@ def test_filmstyle_doctor_is_the_same_check(machine_for, checkout):
     proc = subprocess.run([FILMSTYLE, "doctor", "--skip", "everything"], env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 2 and proc.stderr.strip() == (
-        "filmstyle: error: --skip: unknown 'everything', valid: env, worker, hosts")
+        "filmstyle: error: --skip: unknown 'everything', valid: install, env, worker, hosts")
     assert os.environ.get("HOME") != m.environ["HOME"]  # the test's own HOME was never touched

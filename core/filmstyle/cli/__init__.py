@@ -1,7 +1,8 @@
 """The ``filmstyle`` command line.
 
 Every command turns a :class:`~filmstyle.errors.FilmStyleError` into one line on stderr and exit
-status 1; usage errors exit 2 (typer's convention). Commands live in small modules listed in
+status 1 (and so, as a last resort, an ``OSError`` no check caught: the file system's own word,
+with the file it names); usage errors exit 2 (typer's convention). Commands live in small modules listed in
 :data:`COMMAND_MODULES`, each registering itself on :data:`app`; heavy imports stay inside the
 command functions so ``filmstyle --help`` is instant.
 """
@@ -16,9 +17,9 @@ from typing import Annotated
 import typer
 
 from filmstyle import __version__
-from filmstyle.errors import FilmStyleError
+from filmstyle.errors import FilmStyleError, clip
 
-__all__ = ["app", "main", "reports_errors", "render_with_progress", "COMMAND_MODULES"]
+__all__ = ["app", "main", "reports_errors", "os_error_line", "render_with_progress", "COMMAND_MODULES"]
 
 app = typer.Typer(
     name="filmstyle",
@@ -46,6 +47,9 @@ def reports_errors(fn):
         except FilmStyleError as exc:
             typer.echo(f"filmstyle: error: {exc}", err=True)
             raise typer.Exit(1) from None
+        except OSError as exc:
+            typer.echo(f"filmstyle: error: {os_error_line(exc)}", err=True)
+            raise typer.Exit(1) from None
         except Terminated:
             typer.echo("filmstyle: terminated (SIGTERM); frames already written are complete", err=True)
             raise typer.Exit(143) from None
@@ -54,6 +58,13 @@ def reports_errors(fn):
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def os_error_line(exc: OSError) -> str:
+    """``FILE: reason`` of an ``OSError`` (both files of a rename), cut short."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    files = [clip(str(f), 200) for f in (exc.filename, exc.filename2) if f is not None]
+    return f"{' -> '.join(files)}: {reason}" if files else clip(reason, 300)
 
 
 def _version(value: bool) -> None:

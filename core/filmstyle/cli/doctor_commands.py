@@ -13,7 +13,7 @@ from filmstyle.cli import app
 @app.command()
 def doctor(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    skip: Annotated[str, typer.Option(help="Sections to skip, comma-separated: env, worker, hosts.")] = "",
+    skip: Annotated[str, typer.Option(help="Sections to skip, comma-separated: install, env, worker, hosts.")] = "",
 ) -> None:
     """Check image formats, the OCIO config, torch devices, the weights cache, the worker and the
     Nuke/Resolve folders; one line per check, a fix for each failure; exit 1 when any fails."""

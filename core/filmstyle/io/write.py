@@ -48,7 +48,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from filmstyle.choices import BIT_DEPTHS
-from filmstyle.errors import InputError, OutputError
+from filmstyle.errors import InputError, OutputError, clip
 from filmstyle.io import dpx_header
 from filmstyle.io._oiio import (
     all_half,
@@ -142,11 +142,49 @@ def _check_depth(fmt: str, depth: object, out_path: Path) -> None:
         )
 
 
+#: Codecs OIIO writes per format (OIIO's spelling); others it would ignore without a word.
+_FORMAT_COMPRESSIONS: dict[str, tuple[str, ...]] = {
+    "openexr": EXR_COMPRESSIONS,
+    "dpx": ("none",),
+    "tiff": ("none", "lzw", "zip", "packbits", "jpeg"),
+    "png": ("zip", "default", "filtered", "huffman", "rle", "fixed"),
+    "jpeg": ("jpeg",),
+}
+#: ``codec:level`` ranges: zlib levels, JPEG quality and DWA's quantisation level (default 45).
+_LEVELS: dict[tuple[str, str], tuple[float, float, bool]] = {  # (low, high, integer)
+    ("openexr", "zip"): (1, 9, True), ("openexr", "zips"): (1, 9, True),
+    ("openexr", "dwaa"): (0, 1e6, False), ("openexr", "dwab"): (0, 1e6, False),
+    ("tiff", "zip"): (1, 9, True), ("tiff", "jpeg"): (1, 100, True),
+    ("png", "zip"): (0, 9, True), ("jpeg", "jpeg"): (1, 100, True),
+}
+
+
 def _check_compression(fmt: str, compression: str, out_path: Path) -> None:
-    if fmt == "openexr" and compression.split(":", 1)[0].lower() not in EXR_COMPRESSIONS:
-        raise OutputError(
-            f"{out_path}: unknown EXR compression {compression!r}, valid: {', '.join(EXR_COMPRESSIONS)}"
-        )
+    codec, colon, level = compression.partition(":")
+    codec = codec.strip().lower()
+    valid = _FORMAT_COMPRESSIONS.get(fmt)
+    if valid is None:
+        return
+    label = "EXR" if fmt == "openexr" else fmt.upper()
+    if codec not in valid:
+        raise OutputError(f"{out_path}: unknown {label} compression {clip(compression, 40)!r}, valid: {', '.join(valid)}")
+    if not colon:
+        return
+    bounds = _LEVELS.get((fmt, codec))
+    if bounds is None:
+        raise OutputError(f"{out_path}: {label} compression {codec!r} takes no level ({clip(compression, 40)!r})")
+    low, high, integer = bounds
+    text = level.strip()
+    ok = text.isascii() and (text.isdigit() if integer else _is_plain_number(text))
+    if not ok or not (low <= float(text) <= high if integer else low < float(text) <= high):
+        want = f"a whole number from {low:g} to {high:g}" if integer else f"a number above {low:g}, at most {high:.0f}"
+        raise OutputError(f"{out_path}: {label} compression level {clip(text, 20)!r} for {codec}: expected {want}")
+
+
+def _is_plain_number(text: str) -> bool:
+    """Digits with at most one point: no exponent, sign, nan or inf, and short."""
+    digits = text.replace(".", "", 1)
+    return 0 < len(text) <= 20 and digits.isdigit()
 
 
 def check_write_options(options: WriteOptions, out_path: Path, fmt: str) -> None:

@@ -8,6 +8,7 @@ limits of :mod:`filmstyle.job.limits`, so a hostile file is refused in milliseco
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,19 @@ def yaml_lines(node: Any, path: str = "", out: dict[str, int] | None = None) -> 
             raise JobError(f"more than {MAX_VALUES} values (YAML aliases count every time they are used)")
         children = []
         if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
             for key, value in node.value:
                 name = clip(key.value, 40) if isinstance(key.value, str) else "?"
                 child = f"{path}.{name}" if path else name
-                out.setdefault(child, key.start_mark.line + 1)
+                line = key.start_mark.line + 1
+                # PyYAML keeps the last of two equal keys without a word: a field set twice is
+                # almost always a paste gone wrong, and the line numbers would name the wrong one.
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in first_line:
+                        raise JobError(f"{child}: set twice in one mapping (lines {first_line[key.value]} "
+                                       f"and {line}); keep one")
+                    first_line[key.value] = line
+                out.setdefault(child, line)
                 children.append((value, child))
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
@@ -113,10 +123,14 @@ def load_job(path: str | Path, *, overrides: Mapping[str, Any] | None = None) ->
     path = Path(path).expanduser()
     name = path.name
     try:
-        size = path.stat().st_size
-        if size > MAX_JOB_BYTES:
-            raise JobError(f"{path}: job file is {size} bytes, at most {MAX_JOB_BYTES}")
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a device or a pipe has no size, or no end
+            raise JobError(f"{path}: not a regular file (a job file is a YAML file)")
+        with path.open("rb") as file:
+            raw = file.read(MAX_JOB_BYTES + 1)  # bounded even if the file grows meanwhile
+        if len(raw) > MAX_JOB_BYTES:
+            raise JobError(f"{path}: job file is {max(info.st_size, len(raw))} bytes, at most {MAX_JOB_BYTES}")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise JobError(f"{path}: job file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
