@@ -360,3 +360,11 @@ def test_a_malformed_request_line_gets_the_json_error(worker):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 400 ") and b'{"detail": "malformed HTTP request' in answer, answer[:300]
     assert worker["client"].health()["status"] == "ok"
+
+
+def test_tool_names_are_checked_on_every_shot_route(worker):
+    for method in ("GET", "DELETE"):
+        status, detail = raw(worker, b"", method=method, path="/shots/" + "t" * 300)
+        assert status == 422 and detail.startswith("tool: expected 1-200 letters") and len(detail) < 200, detail
+    status, detail = raw(worker, b"", method="DELETE", path="/shots/fine-tool.1")
+    assert status == 200, detail

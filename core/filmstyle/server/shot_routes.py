@@ -23,7 +23,7 @@ from filmstyle.job.paths import job_paths
 from filmstyle.job.plan import RenderPlan, build_plan
 from filmstyle.server.discovery import PathPolicy
 from filmstyle.server.queue import JobQueue, QueueFull, parse_job
-from filmstyle.server.shots import ShotRequest, ShotSessions, parse_shot_request
+from filmstyle.server.shots import ShotRequest, ShotSessions, check_tool, parse_shot_request
 
 __all__ = ["add_shot_routes"]
 
@@ -40,7 +40,8 @@ _REQUEST = {"requestBody": {"required": True, "content": {"application/json": {"
 _FRAME_RESPONSES = {422: {"description": "The request is invalid (one line naming the field).", **_ERROR},
                     403: {"description": "A path outside the allowed folders.", **_ERROR},
                     429: {"description": "Too many jobs are waiting already.", **_ERROR}}
-_STATE_RESPONSES = {404: {"description": "The tool keeps no state.", **_ERROR}}
+_TOOL_ERROR = {422: {"description": "Not a tool name (1-200 letters, digits, '_', '-' or '.').", **_ERROR}}
+_STATE_RESPONSES = {404: {"description": "The tool keeps no state.", **_ERROR}, **_TOOL_ERROR}
 
 
 def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: Path) -> ShotSessions:
@@ -101,16 +102,22 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
             return JSONResponse({"detail": one_line(exc)}, status_code=429)
         return JSONResponse(record.status(), status_code=202)
 
+    def named(tool: str) -> str:
+        try:
+            return check_tool(tool)
+        except FilmStyleError as exc:
+            raise HTTPException(422, one_line(exc)) from None
+
     @app.get("/shots/{tool}", responses=_STATE_RESPONSES)
     def shot_state(tool: str) -> dict:
-        state = sessions.describe(tool)
+        state = sessions.describe(named(tool))
         if state is None:
             raise HTTPException(404, f"no state kept for tool {clip(repr(tool), 60)}")
         return state
 
-    @app.delete("/shots/{tool}")
+    @app.delete("/shots/{tool}", responses=_TOOL_ERROR)
     def forget(tool: str) -> dict:
-        return {"tool": tool, "forgotten": sessions.forget(tool)}
+        return {"tool": tool, "forgotten": sessions.forget(named(tool))}
 
     return sessions
 

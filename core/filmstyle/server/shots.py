@@ -124,10 +124,16 @@ def _text(value: Any, where: str, *, optional: bool = False) -> str | None:
     return value
 
 
-def parse_shot_request(tool: str, data: Any) -> ShotRequest:
-    """Check the envelope of a shot request; one-line :class:`JobError` naming the field."""
+def check_tool(tool: str) -> str:
+    """``tool`` if it is a tool name (1-200 of letters, digits, ``_``, ``-``, ``.``); else :class:`JobError`."""
     if not tool or len(tool) > 200 or not set(tool) <= _TOOL_CHARS:
         raise JobError(f"tool: expected 1-200 letters, digits, '_', '-' or '.', got {clip(repr(tool), 60)}")
+    return tool
+
+
+def parse_shot_request(tool: str, data: Any) -> ShotRequest:
+    """Check the envelope of a shot request; one-line :class:`JobError` naming the field."""
+    check_tool(tool)
     if not isinstance(data, dict):
         raise JobError(f"body: expected an object with frame, key and job, got {type(data).__name__}")
     unknown = sorted(set(data) - {"frame", "key", "job", "previous"})
