@@ -59,6 +59,8 @@ class Where:
 
 def describe(value: Any) -> str:
     """``"string 'abc'"``, ``"number 1.5"`` …, cut to one short line."""
+    if value is None:
+        return "nothing (null)"
     kind = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
         type(value), type(value).__name__
     )
