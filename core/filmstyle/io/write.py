@@ -41,14 +41,13 @@ import logging
 import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import OpenImageIO as oiio
 
 from filmstyle.choices import BIT_DEPTHS
-from filmstyle.errors import InputError, OutputError, clip
+from filmstyle.errors import InputError, OutputError
 from filmstyle.io import dpx_header
 from filmstyle.io._oiio import (
     all_half,
@@ -70,24 +69,20 @@ from filmstyle.io.fidelity import (
 )
 from filmstyle.io.levels import level_change, reduce_change
 from filmstyle.io.targets import atomic_target
+from filmstyle.io.write_options import (
+    EXR_COMPRESSIONS,
+    LOSSY_EXR_COMPRESSIONS,
+    WriteOptions,
+    check_compression,
+    check_depth,
+    check_write_options,
+)
 
 __all__ = ["WriteOptions", "write_frame", "check_write_options", "BIT_DEPTHS", "EXR_COMPRESSIONS", "LOSSY_EXR_COMPRESSIONS"]
 
 _log = logging.getLogger("filmstyle.io")
 
-#: EXR codecs OIIO can write (a DWA level may follow, e.g. ``"dwaa:45"``).
-EXR_COMPRESSIONS = ("none", "rle", "zips", "zip", "piz", "pxr24", "b44", "b44a", "dwaa", "dwab")
-#: Codecs that would re-encode untouched half channels lossily (pxr24 only touches float).
-LOSSY_EXR_COMPRESSIONS = ("b44", "b44a", "dwaa", "dwab")
-
-# Depths each writable format accepts, and its default for a converted (cross-format) write.
-_FORMAT_DEPTHS: dict[str, tuple[object, ...]] = {
-    "openexr": ("half", "float"),
-    "dpx": (8, 10, 12, 16),
-    "tiff": (8, 16, "float"),  # OIIO widens half TIFF to float unless asked otherwise
-    "png": (8, 16),
-    "jpeg": (8,),
-}
+# Each format's depth for a converted (cross-format) write.
 _DEFAULT_DEPTH: dict[str, object] = {"openexr": "half", "dpx": 10, "tiff": 16, "png": 16, "jpeg": 8}
 _NO_ALPHA = {"jpeg"}
 # Formats read as premultiplied (EXR by its specification; DPX as OIIO and filmstyle read it).
@@ -99,101 +94,8 @@ _FORMAT_PREFIXES = ("openexr:", "dpx:", "tiff:", "png:", "jpeg:", "exif:", "Exif
                     "planarconfig", "oiio:UnassociatedAlpha")
 
 
-@dataclass(frozen=True)
-class WriteOptions:
-    """Overrides for :func:`write_frame`; ``None`` keeps the source's choice.
-
-    ``bit_depth``: ``"half"``, ``"float"``, 8, 10, 12 or 16.  For EXR it applies to the
-    restyled RGB channels only (every other channel keeps its type); for single-type formats
-    (DPX, TIFF, PNG) to the whole image.  ``compression``: codec name as OIIO spells it
-    (EXR: ``piz``, ``zip``, ``dwaa:45``...; TIFF: ``lzw``, ``zip``...).
-
-    For a write in another format than the source's only: ``colorspace`` tags the file with the
-    colourspace its RGB is in (``oiio:ColorSpace``: EXR ``colorInteropID``, PNG/TIFF/JPEG tags),
-    and ``dpx_transfer`` sets a DPX's transfer characteristic (e.g. ``"Printing density"``), the
-    only colour tag DPX has. The caller converts the pixels; the writer only labels them.
-    """
-
-    bit_depth: str | int | None = None
-    compression: str | None = None
-    colorspace: str | None = None
-    dpx_transfer: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.bit_depth is not None and (
-            isinstance(self.bit_depth, bool) or self.bit_depth not in BIT_DEPTHS
-        ):
-            raise OutputError(
-                f"bit_depth: expected one of {', '.join(map(str, BIT_DEPTHS))}, got {self.bit_depth!r}"
-            )
-        if self.compression is not None and (not isinstance(self.compression, str) or not self.compression.strip()):
-            raise OutputError(f"compression: expected a codec name, got {self.compression!r}")
-
-
 def _depth_type(depth: object) -> oiio.TypeDesc:
     return oiio.TypeDesc({"half": "half", "float": "float", 8: "uint8"}.get(depth, "uint16"))  # type: ignore[arg-type]
-
-
-def _check_depth(fmt: str, depth: object, out_path: Path) -> None:
-    allowed = _FORMAT_DEPTHS.get(fmt)
-    if allowed is not None and depth not in allowed:
-        raise OutputError(
-            f"{out_path}: bit depth {depth!r} not possible for {fmt}, valid: {', '.join(map(str, allowed))}"
-        )
-
-
-#: Codecs OIIO writes per format (OIIO's spelling); others it would ignore without a word.
-_FORMAT_COMPRESSIONS: dict[str, tuple[str, ...]] = {
-    "openexr": EXR_COMPRESSIONS,
-    "dpx": ("none",),
-    "tiff": ("none", "lzw", "zip", "packbits", "jpeg"),
-    "png": ("zip", "default", "filtered", "huffman", "rle", "fixed"),
-    "jpeg": ("jpeg",),
-}
-#: ``codec:level`` ranges: zlib levels, JPEG quality and DWA's quantisation level (default 45).
-_LEVELS: dict[tuple[str, str], tuple[float, float, bool]] = {  # (low, high, integer)
-    ("openexr", "zip"): (1, 9, True), ("openexr", "zips"): (1, 9, True),
-    ("openexr", "dwaa"): (0, 1e6, False), ("openexr", "dwab"): (0, 1e6, False),
-    ("tiff", "zip"): (1, 9, True), ("tiff", "jpeg"): (1, 100, True),
-    ("png", "zip"): (0, 9, True), ("jpeg", "jpeg"): (1, 100, True),
-}
-
-
-def _check_compression(fmt: str, compression: str, out_path: Path) -> None:
-    codec, colon, level = compression.partition(":")
-    codec = codec.strip().lower()
-    valid = _FORMAT_COMPRESSIONS.get(fmt)
-    if valid is None:
-        return
-    label = "EXR" if fmt == "openexr" else fmt.upper()
-    if codec not in valid:
-        raise OutputError(f"{out_path}: unknown {label} compression {clip(compression, 40)!r}, valid: {', '.join(valid)}")
-    if not colon:
-        return
-    bounds = _LEVELS.get((fmt, codec))
-    if bounds is None:
-        raise OutputError(f"{out_path}: {label} compression {codec!r} takes no level ({clip(compression, 40)!r})")
-    low, high, integer = bounds
-    text = level.strip()
-    ok = text.isascii() and (text.isdigit() if integer else _is_plain_number(text))
-    if not ok or not (low <= float(text) <= high if integer else low < float(text) <= high):
-        want = f"a whole number from {low:g} to {high:g}" if integer else f"a number above {low:g}, at most {high:.0f}"
-        raise OutputError(f"{out_path}: {label} compression level {clip(text, 20)!r} for {codec}: expected {want}")
-
-
-def _is_plain_number(text: str) -> bool:
-    """Digits with at most one point: no exponent, sign, nan or inf, and short."""
-    digits = text.replace(".", "", 1)
-    return 0 < len(text) <= 20 and digits.isdigit()
-
-
-def check_write_options(options: WriteOptions, out_path: Path, fmt: str) -> None:
-    """Refuse a bit depth or EXR compression that OIIO format ``fmt`` cannot write, before any
-    frame is rendered (the writer checks the same again per frame)."""
-    if options.bit_depth is not None:
-        _check_depth(fmt, options.bit_depth, out_path)
-    if options.compression is not None:
-        _check_compression(fmt, options.compression, out_path)
 
 
 def _check_rgb(source: SourceFrame, rgb: np.ndarray) -> np.ndarray:
@@ -292,7 +194,7 @@ def _same_format_specs(source: SourceFrame, specs: list[oiio.ImageSpec], opts: W
     fmt = source.format_name
     spec = specs[source.part]
     if opts.bit_depth is not None:
-        _check_depth(fmt, opts.bit_depth, out_path)
+        check_depth(fmt, opts.bit_depth, out_path)
         new = _depth_type(opts.bit_depth)
         if fmt == "openexr":
             formats = [channel_format(spec, c) for c in range(spec.nchannels)]
@@ -305,7 +207,7 @@ def _same_format_specs(source: SourceFrame, specs: list[oiio.ImageSpec], opts: W
             bits = {"half": 16, "float": 32}.get(opts.bit_depth, opts.bit_depth)  # type: ignore[arg-type]
             spec.attribute("oiio:BitsPerSample", int(bits))  # type: ignore[arg-type]
     if opts.compression is not None:
-        _check_compression(fmt, opts.compression, out_path)
+        check_compression(fmt, opts.compression, out_path)
         spec.attribute("compression", opts.compression)
     elif fmt == "openexr":
         codec = str(spec.getattribute("compression") or "").split(":", 1)[0].lower()
@@ -426,7 +328,7 @@ def _write_same_format(source: SourceFrame, rgb: np.ndarray, tmp: Path, opts: Wr
 def _converted_spec(source: SourceFrame, fmt: str, opts: WriteOptions, nch: int,
                     out_path: Path) -> oiio.ImageSpec:
     depth = opts.bit_depth if opts.bit_depth is not None else _DEFAULT_DEPTH.get(fmt, "float")
-    _check_depth(fmt, depth, out_path)
+    check_depth(fmt, depth, out_path)
     src = source.spec
     spec = oiio.ImageSpec(src.width, src.height, nch, _depth_type(depth))
     spec.channelnames = ("R", "G", "B", "A")[:nch]
@@ -448,7 +350,7 @@ def _converted_spec(source: SourceFrame, fmt: str, opts: WriteOptions, nch: int,
         # straight colour stays straight: stops PNG/TIFF writers from un-premultiplying it
         spec.attribute("oiio:UnassociatedAlpha", 1)
     if opts.compression is not None:
-        _check_compression(fmt, opts.compression, out_path)
+        check_compression(fmt, opts.compression, out_path)
         spec.attribute("compression", opts.compression)
     return spec
 
