@@ -89,6 +89,33 @@ def test_fully_transparent_frames_are_named_in_one_warning(tmp_path, caplog):
     assert snapshot(tmp_path / "src") == before
 
 
+# -- style images with NaN/Inf ---------------------------------------------------------------------
+
+
+def _write_rgb(path: Path, pixels: np.ndarray) -> Path:
+    spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], 3, "half")
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec) and out.write_image(np.ascontiguousarray(pixels, np.float32)), oiio.geterror()
+    out.close()
+    return path
+
+
+def test_a_style_image_of_nan_is_refused_naming_it(plate, tmp_path):
+    # Cleaned silently, an all-NaN style image became a black style and a near-black render.
+    style = _write_rgb(tmp_path / "nan_style.exr", np.full((24, 32, 3), np.nan, np.float32))
+    out = tmp_path / "out" / "o.####.exr"
+    one_line_error(cli("stylize", plate, out, "--style", style), "nan_style.exr", "768 NaN/Inf", "--clean-nans")
+    assert listing(tmp_path / "out") == []
+    # A few bad values in a usable image: the plate's rule, cleaned when asked.
+    speckled = np.full((24, 32, 3), 0.4, np.float32)
+    speckled[3, 4], speckled[5, 6] = np.nan, np.inf
+    style = _write_rgb(tmp_path / "speckled.exr", speckled)
+    one_line_error(cli("stylize", plate, out, "--style", style), "speckled.exr", "NaN/Inf")
+    result = cli("stylize", plate, out, "--style", style, "--clean-nans")
+    assert result.exit_code == 0, result.output
+    assert np.isfinite(read_frame(tmp_path / "out" / "o.1001.exr").rgb).all()
+
+
 # -- outputs that cannot be written ---------------------------------------------------------------
 
 

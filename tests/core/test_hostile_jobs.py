@@ -260,6 +260,71 @@ def test_present_mattes_and_channels_validate(shot):
     assert result.exit_code == 0, result.output
 
 
+def test_matte_of_another_size_than_the_plate_is_caught_by_validate(shot):
+    for f in (1, 2, 3):
+        _write(shot / "small" / f"s.{f:04d}.exr", np.full((10, 10, 1), 0.5), ("A",))
+    path = job(shot, "small.yaml", regions=region({"file": "small/s.####.exr", "channel": "A"}))
+    one_line(cli("validate", path), "regions[0].mask.file", "s.0001.exr", "matte is 10x10, frame is 48x32",
+             "fit: stretch or center")
+    stretched = job(shot, "stretched.yaml", regions=region({"file": "small/s.####.exr", "fit": "stretch"}))
+    assert cli("validate", stretched).exit_code == 0
+
+
+def test_style_file_that_is_not_an_image_is_caught_by_validate(shot):
+    (shot / "styles" / "text.exr").write_text("not an image\n")
+    one_line(cli("validate", job(shot, "text_style.yaml", regions=[{"mask": ELLIPSE, "styles": ["styles/text.exr"]}])),
+             "regions[0].styles[0].style", "text.exr", "cannot read")
+
+
+@pytest.mark.parametrize("damage", ["text", "truncated"])
+@pytest.mark.parametrize("frame", [2, 3])
+def test_unreadable_input_frames_are_caught_by_validate(shot, damage, frame):
+    folder = shot / f"bad_{damage}_{frame}"
+    make_plate_sequence(folder, (1, 2, 3), width=W, height=H)
+    bad = folder / f"shot.{frame:04d}.exr"
+    if damage == "text":
+        bad.write_text("not an image\n")
+    else:
+        bad.write_bytes(bad.read_bytes()[:3000])
+    path = job(shot, f"bad_{damage}_{frame}.yaml", input=f"{folder.name}/shot.####.exr")
+    one_line(cli("validate", path), f"shot.{frame:04d}.exr")
+
+
+# -- style images: refused from the header when decoding them would take gigabytes -------------------
+
+
+@pytest.fixture(scope="module")
+def huge_style(shot) -> Path:
+    """An 8200x8200 black PNG (under 1 MB on disk, 800 MB as float pixels), written a strip at a time."""
+    path = shot / "styles" / "huge.png"
+    spec = oiio.ImageSpec(8200, 8200, 3, "uint8")
+    spec.attribute("png:compressionLevel", 1)
+    out = oiio.ImageOutput.create(str(path))
+    assert out.open(str(path), spec), oiio.geterror()
+    strip = np.zeros((512, 8200, 3), np.uint8)
+    for y in range(0, 8200, 512):
+        rows = min(512, 8200 - y)
+        assert out.write_scanlines(y, y + rows, 0, strip[:rows]), out.geterror()
+    out.close()
+    return path
+
+
+@pytest.mark.parametrize("how", ["stylize", "validate", "render"])
+def test_style_image_over_the_pixel_limit_is_refused_from_its_header(shot, huge_style, how):
+    if how == "stylize":
+        args = ["stylize", "src/shot.####.exr", "huge_out/o.####.exr", "--style", huge_style, "--frames", "1"]
+        field = "styles[0].style"
+    elif how == "validate":
+        args, field = ["validate", job(shot, "huge.yaml", styles=["styles/huge.png"])], "styles[0].style"
+    else:
+        regions = [{"mask": ELLIPSE, "styles": ["styles/huge.png"]}]
+        args = ["render", job(shot, "huge_region.yaml", output="huge_out/o.####.exr", regions=regions)]
+        field = "regions[0].styles[0].style"
+    result = bounded(*args, memory_mb=1000, timeout=60, cwd=shot)
+    one_line(result, field, "huge.png", "is 8200x8200", "at most 67.1 megapixels (8192x8192)")
+    assert not (shot / "huge_out").exists()
+
+
 # -- an output that is an input of the job is refused, whatever overwrite says ------------------------
 
 

@@ -10,6 +10,7 @@ runs reported in the README.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -295,6 +296,27 @@ def test_keyframe_errors_are_one_line(tmp_path):
         plan_from_cli(input=str(tmp_path / "p.####.exr"), output=str(tmp_path / "o.####.exr"),
                       keyframes=[f"1={tmp_path / 'small.exr'}"])
     assert not (tmp_path / "o.0001.exr").exists()
+
+
+def test_a_keyframe_with_nan_is_refused_before_any_frame_or_cleaned_with_clean_nans(tmp_path):
+    from tests.core.hostile import cli as run, one_line
+
+    for n in (1, 2, 3):
+        write_exr(tmp_path / f"p.{n:04d}.exr", photo_linear(32, 16))
+    write_exr(tmp_path / "clean.exr", photo_linear(32, 16))
+    nan = photo_linear(32, 16).copy()
+    nan[2, 3], nan[5, 6] = np.nan, np.inf
+    write_exr(tmp_path / "nan.exr", nan)
+    keys = ["--keyframe", f"1={tmp_path / 'clean.exr'}", "--keyframe", f"3={tmp_path / 'nan.exr'}"]
+    for style in ([], ["--style", STYLE]):  # the keyframes as the style, or a style of its own
+        out = tmp_path / "o" / "o.####.exr"
+        # Frame 1 needs only its own keyframe: refused before it is written, not at frame 2.
+        one_line(run("stylize", tmp_path / "p.####.exr", out, *keys, *style), "keyframes[3]", "nan.exr", "NaN/Inf",
+                 "--clean-nans")
+        assert not out.parent.exists()
+        cli("stylize", tmp_path / "p.####.exr", out, *keys, *style, "--clean-nans")
+        assert all(np.isfinite(io.read_frame(out.parent / f"o.{n:04d}.exr").rgb).all() for n in (1, 2, 3))
+        shutil.rmtree(out.parent)
 
 
 def test_keyframes_round_trip_through_the_job_format(tmp_path):

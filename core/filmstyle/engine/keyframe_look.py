@@ -4,7 +4,8 @@ and the exact keyframe pixels on keyframe frames (see :mod:`filmstyle.engine.key
 A keyframe file is read like a plate of its own format: in the source's format it is taken to be
 in the source's colourspace with the source's alpha convention (a rendered frame, retouched); in
 another format it is converted from that format's default colourspace (PNG/JPEG/TIFF: sRGB). It
-must have the plate's size.
+must have the plate's size, and NaN/Inf in it are refused (or cleaned, with ``clean_nans``) as a
+plate's are.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from filmstyle import color, io
 from filmstyle.engine.keyframes import KeyframeTracks, composite
-from filmstyle.engine.plan_color import PlanColor, associated_alpha, straight
+from filmstyle.engine.plan_color import PlanColor, associated_alpha, finite_rgb, straight
 from filmstyle.errors import InputError
 from filmstyle.job.plan import RenderPlan
 
@@ -35,6 +36,12 @@ class KeyframeLook:
         self._source_rgb: dict[int, np.ndarray] = {}
         self._working: dict[int, np.ndarray] = {}
         self.first = plan.source.frames[0]
+        self._plate_format = io.format_for_path(plan.source.path(self.first))
+        if not plan.clean_nans:
+            # A keyframe is first read when the render reaches it, maybe after frames were written:
+            # its NaN/Inf are refused now, before any frame is.
+            for frame in self.files:
+                finite_rgb(self._read(frame, self._plate_format).rgb, False, self._label(frame))
 
     def close(self) -> None:
         self.tracks.close()
@@ -46,16 +53,26 @@ class KeyframeLook:
         source = io.read_frame(path, layer=self.plan.layer, part=self.plan.part)
         return self.color.straight_working(source, source.rgb)
 
+    def _label(self, frame: int) -> str:
+        return f"keyframes[{frame}]: {self.files[frame].name}"
+
+    def _read(self, frame: int, plate_format: str | None) -> io.SourceFrame:
+        """The keyframe file: the plate's part and layer when it is in the plate's format."""
+        path = self.files[frame]
+        if io.format_for_path(path) == plate_format:
+            return io.read_frame(path, layer=self.plan.layer, part=self.plan.part)
+        return io.read_frame(path)
+
     def source_rgb(self, frame: int, source: io.SourceFrame) -> np.ndarray:
         """The keyframe's RGB as ``source`` holds its own: colourspace and alpha convention."""
         if frame not in self._source_rgb:
             path = self.files[frame]
             same = io.format_for_path(path) == source.format_name
-            image = io.read_frame(path, layer=self.plan.layer, part=self.plan.part) if same else io.read_frame(path)
+            image = self._read(frame, source.format_name)
             if image.rgb.shape != source.rgb.shape:
-                raise InputError(f"keyframes[{frame}]: {path.name} is {image.width}x{image.height}, the plate is "
+                raise InputError(f"{self._label(frame)} is {image.width}x{image.height}, the plate is "
                                  f"{source.width}x{source.height}")
-            rgb = image.rgb
+            rgb = finite_rgb(image.rgb, bool(self.plan.clean_nans), self._label(frame))
             if not same:
                 config = self.color.config
                 name = color.default_input_colorspace(image.format_name, image.colorspace_hint, config)

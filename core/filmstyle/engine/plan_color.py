@@ -16,9 +16,11 @@ import numpy as np
 
 from filmstyle import color, io
 from filmstyle.cpu import physical_cores
+from filmstyle.errors import InputError
 from filmstyle.job.plan import RenderPlan
+from filmstyle.job.styles import check_style_image
 
-__all__ = ["PlanColor", "associated_alpha", "straight"]
+__all__ = ["PlanColor", "associated_alpha", "straight", "finite_rgb"]
 
 
 def associated_alpha(frame: io.SourceFrame) -> np.ndarray | None:
@@ -30,6 +32,17 @@ def straight(frame: io.SourceFrame, rgb: np.ndarray) -> np.ndarray:
     """``rgb`` un-premultiplied when ``frame`` has associated alpha (else ``rgb`` itself)."""
     alpha = associated_alpha(frame)
     return color.unpremultiply(rgb, alpha) if alpha is not None else rgb
+
+
+def finite_rgb(rgb: np.ndarray, clean: bool, what: str) -> np.ndarray:
+    """``rgb`` when every value is finite; else refused naming ``what`` (an image the job reads,
+    as a plate with NaN/Inf is), or with ``clean`` (the job's ``clean_nans``) cleaned."""
+    bad = color.count_nonfinite(rgb)
+    if not bad:
+        return rgb
+    if not clean:
+        raise InputError(f"{what} has {bad} NaN/Inf pixel values in RGB (use --clean-nans to replace them)")
+    return color.clean_nonfinite(rgb)
 
 
 class PlanColor:
@@ -115,10 +128,16 @@ class PlanColor:
         return color.premultiply(flat, alpha) if alpha is not None else flat
 
     def load_style_image(self, path: Path) -> np.ndarray:
-        """A style image in the working space, colour-managed like a plate of its own format."""
+        """A style image in the working space, colour-managed like a plate of its own format.
+
+        NaN/Inf follow the plate's rule (refused, or cleaned with ``clean_nans``): cleaned
+        silently, an image of NaN became a black style and a wrong render nobody asked for.
+        """
+        keyframe = next((f for f, file in self.plan.keyframes if file.resolve() == path.resolve()), None)
+        if keyframe is None:  # a keyframe has the plate's size, and the render reads it whole anyway
+            check_style_image(path)
+        what = f"style image {path}" if keyframe is None else f"keyframes[{keyframe}]: {path.name}"
         frame = io.read_frame(path)
-        rgb = frame.rgb
-        if color.count_nonfinite(rgb):
-            rgb = color.clean_nonfinite(rgb)
+        rgb = finite_rgb(frame.rgb, bool(self.plan.clean_nans), what)
         working = self.transform_for(frame).to_working(np.ascontiguousarray(rgb, dtype=np.float32))
         return np.clip(working, 0.0, 1.0)

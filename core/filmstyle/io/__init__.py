@@ -2,7 +2,8 @@
 
 * :func:`find_sequence` / :func:`output_sequence` / :func:`parse_frame_range` – patterns
   (``####``, ``%04d``, ``$F4``, ``@@@@``) and ranges (``1001-1100x2``, ``1001,1005``).
-* :func:`read_frame` – RGB (+ alpha) of one layer of one EXR part / DPX / TIFF / PNG / JPEG.
+* :func:`read_frame` – RGB (+ alpha) of one layer of one EXR part / DPX / TIFF / PNG / JPEG;
+  :func:`read_header` – the header of that part, checked the same way, no pixels decoded.
 * :func:`write_frame` – the source file again with only the RGB replaced, written atomically.
 * :func:`describe` – headers, parts, channels and metadata as JSON-able data.
 * :func:`format_for_path` – the OIIO format an output extension implies.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from filmstyle.io._oiio import Window, format_for_path
 from filmstyle.io.checks import MIN_FRAME_SIDE, FrameChecks
-from filmstyle.io.frame import SourceFrame, read_channels, read_frame, rgb_layer_names
+from filmstyle.io.frame import SourceFrame, read_channels, read_frame, read_header, rgb_layer_names
 from filmstyle.io.inspect import describe
 from filmstyle.io.movie import MovieFramePath, MovieInfo, describe_movie, is_movie_path, probe_movie
 from filmstyle.io.movie_decode import close_movie_readers
@@ -38,6 +39,7 @@ __all__ = [
     "format_for_path",
     "SourceFrame",
     "read_frame",
+    "read_header",
     "read_channels",
     "rgb_layer_names",
     "describe",

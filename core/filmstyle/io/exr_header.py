@@ -457,6 +457,26 @@ def validate_exr(path: str | Path) -> ExrLayout:
                     raise ExrHeaderError(
                         f"{'part %d: ' % i if layout.multipart else ''}chunk offset {offset} lies outside "
                         f"the file ({layout.file_size} bytes; truncated or incomplete?)")
+        _check_last_chunk(path, layout)
     except ExrHeaderError as exc:
         raise ExrHeaderError(f"{path}: damaged EXR header: {exc}") from None
     return layout
+
+
+def _check_last_chunk(path: Path, layout: ExrLayout) -> None:
+    """The chunk furthest into the file ends inside it. A copy cut short loses its end while the
+    offset tables, written first, still point inside what is left; one read finds it here, so a
+    check of headers alone (``validate``) refuses the file rather than the render that decodes it."""
+    last = [(max(table), i) for i, table in enumerate(layout.tables) if table and not layout.headers[i].deep]
+    if not last:
+        return
+    offset, part = max(last)
+    # before the packed size: the part number (multi-part), then a scanline's y or a tile's 4 ints
+    start = offset + (4 if layout.multipart else 0) + (16 if layout.headers[part].tiled else 4)
+    with path.open("rb") as fh:
+        fh.seek(start)
+        raw = fh.read(4)
+    size = struct.unpack("<i", raw)[0] if len(raw) == 4 else -1
+    if size < 0 or start + 4 + size > layout.file_size:
+        raise ExrHeaderError(f"the last chunk (at byte {offset}) runs past the end of the file "
+                             f"({layout.file_size} bytes; truncated or incomplete?)")

@@ -30,7 +30,7 @@ from filmstyle.io._oiio import (
     subimage_specs,
 )
 
-__all__ = ["SourceFrame", "read_frame", "read_channels", "rgb_layer_names", "colorspace_hint"]
+__all__ = ["SourceFrame", "read_frame", "read_header", "read_channels", "rgb_layer_names", "colorspace_hint"]
 
 
 def rgb_layer_names(names: tuple[str, ...] | list[str]) -> list[str]:
@@ -180,6 +180,47 @@ def _choose_part(path: Path, specs: list[oiio.ImageSpec], part: int | str | None
     return 0
 
 
+def _chosen_part(path: Path, inp: oiio.ImageInput, layer: str | None,
+                 part: int | str | None) -> tuple[list[oiio.ImageSpec], int, tuple[int, int, int], str | None]:
+    """``(specs, index of the part read, RGB channel indices, layer used)`` from the headers of an
+    open file, with read_frame's one-line refusals (no image, unknown part, deep data, no RGB)."""
+    specs = subimage_specs(inp)
+    if not specs:
+        raise InputError(f"{path}: no readable image: {condense(inp.geterror())}")
+    index = _choose_part(path, specs, part, layer)
+    spec = specs[index]
+    part_name = spec.get_string_attribute("oiio:subimagename", "") or None
+    if spec.deep:
+        raise InputError(f"{path}: part {_part_label(spec, index)} holds deep data, which is not supported")
+    names = tuple(spec.channelnames)
+    rgb_idx = rgb_channels(names, layer)
+    used_layer = layer or None
+    if rgb_idx is None and layer and part_name == layer:
+        rgb_idx, used_layer = rgb_channels(names, None), None
+    if rgb_idx is None:
+        valid = ", ".join(n or "(main)" for n in rgb_layer_names(names)) or "none"
+        what = f"layer {layer!r}" if layer else "R, G, B channels"
+        raise InputError(
+            f"{path}: part {_part_label(spec, index)} has no {what} "
+            f"(channels: {', '.join(names)}; RGB layers: {valid})"
+        )
+    return specs, index, rgb_idx, used_layer
+
+
+@library_quiet
+def read_header(path: str | Path, *, layer: str | None = None, part: int | str | None = None) -> oiio.ImageSpec:
+    """The header of the part :func:`read_frame` reads from an image file (not a movie), with the
+    same one-line refusals, and no pixel decoded: what a check before rendering can afford for a
+    file of any size."""
+    path = Path(path)
+    inp = open_input(path)
+    try:
+        specs, index, _, _ = _chosen_part(path, inp, layer, part)
+    finally:
+        inp.close()
+    return specs[index]
+
+
 @library_quiet
 def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | None = None) -> SourceFrame:
     """Read the RGB (and alpha) of one layer of one part of an image file.
@@ -201,26 +242,10 @@ def read_frame(path: str | Path, *, layer: str | None = None, part: int | str | 
     inp = open_input(path)
     try:
         stamp = _stamp(path)
-        specs = subimage_specs(inp)
-        if not specs:
-            raise InputError(f"{path}: no readable image: {condense(inp.geterror())}")
-        index = _choose_part(path, specs, part, layer)
+        specs, index, rgb_idx, used_layer = _chosen_part(path, inp, layer, part)
         spec = specs[index]
         part_name = spec.get_string_attribute("oiio:subimagename", "") or None
-        if spec.deep:
-            raise InputError(f"{path}: part {_part_label(spec, index)} holds deep data, which is not supported")
         names = tuple(spec.channelnames)
-        rgb_idx = rgb_channels(names, layer)
-        used_layer = layer or None
-        if rgb_idx is None and layer and part_name == layer:
-            rgb_idx, used_layer = rgb_channels(names, None), None
-        if rgb_idx is None:
-            valid = ", ".join(n or "(main)" for n in rgb_layer_names(names)) or "none"
-            what = f"layer {layer!r}" if layer else "R, G, B channels"
-            raise InputError(
-                f"{path}: part {_part_label(spec, index)} has no {what} "
-                f"(channels: {', '.join(names)}; RGB layers: {valid})"
-            )
         a_idx = alpha_channel(names, used_layer)
         fmt = inp.format_name()
         # One read of every channel: EXR decodes whole chunks anyway, and the writer reuses them.

@@ -24,6 +24,7 @@ __all__ = [
     "MAX_PATH_BYTES",
     "MAX_BLEND_STYLES",
     "MAX_REGIONS",
+    "MAX_STYLE_PIXELS",
     "PathCheck",
     "check_shape",
     "absolute_path",
@@ -45,6 +46,10 @@ MAX_PATH_BYTES = 4096
 #: a blend of more than a few is a grey average of them.
 MAX_BLEND_STYLES = 32
 MAX_REGIONS = 64
+#: Pixels of a style image (8192 x 8192). The network only ever sees it shrunk to about 256 px, but
+#: decoding it costs its full size in memory (a 1 MB PNG of 20000 x 20000 is 19 GB): refused from
+#: the header before a pixel is decoded.
+MAX_STYLE_PIXELS = 8192 * 8192
 
 #: The worker's allow-list as the job model sees it: called with ``(field path, absolute path)``
 #: for every file a job names, before anything looks at that file; returns a one-line refusal or

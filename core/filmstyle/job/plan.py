@@ -13,7 +13,12 @@ from filmstyle.errors import InputError, OutputError
 from filmstyle.job.look import Look, NetworkOptions
 from filmstyle.job.model import Job
 from filmstyle.job.params import PROXIES
-from filmstyle.job.preflight import check_mattes, check_outputs_are_not_inputs
+from filmstyle.job.preflight import (
+    check_input_headers,
+    check_mattes,
+    check_outputs_are_not_inputs,
+    check_style_images,
+)
 from filmstyle.job.regions import Region, RegionSet
 
 __all__ = ["RenderPlan", "build_plan", "resolve_path"]
@@ -124,7 +129,9 @@ def build_plan(job: Job) -> RenderPlan:
         if out in sources:
             raise OutputError(f"output {out} is a source frame; choose another output path")
     check_outputs_are_not_inputs(job, source, output)
-    check_mattes(job, source)
+    sizes = check_input_headers(job, source)
+    check_style_images(job)
+    check_mattes(job, source, sizes)
     compiled = job.compiled
     params = dict(compiled.params)
     keyframes = []

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from filmstyle.errors import StyleError, clip
-from filmstyle.job.limits import absolute_path, is_file
+from filmstyle.errors import FilmStyleError, StyleError, clip
+from filmstyle.job.limits import MAX_STYLE_PIXELS, absolute_path, is_file
 
 __all__ = [
     "BUILTIN_STYLES",
@@ -22,6 +22,7 @@ __all__ = [
     "builtin_index",
     "resolve_style",
     "image_style_path",
+    "check_style_image",
 ]
 
 #: Readable names of the 26 looks of the multi-style network, in the network's index order.
@@ -132,3 +133,23 @@ def image_style_path(text: str, base_dir: Path | None, field: str = "style") -> 
     if suffix in IMAGE_STYLE_EXTENSIONS or "/" in text or "\\" in text:
         return absolute_path(text, base_dir, field)
     return None
+
+
+def check_style_image(path: Path, field: str = "style") -> None:
+    """Refuse, from its header alone, a style image that cannot be read as RGB or is over
+    :data:`~filmstyle.job.limits.MAX_STYLE_PIXELS`, naming ``field`` and the file.
+
+    Whatever decodes a style image calls this first (a render, ``validate``, a contact sheet):
+    the decoder would allocate the full picture before anything shrinks it.
+    """
+    from filmstyle import io
+
+    try:
+        spec = io.read_header(path)
+    except FilmStyleError as exc:
+        raise StyleError(f"{field}: style image {exc}") from None
+    pixels = spec.width * spec.height
+    if pixels > MAX_STYLE_PIXELS:
+        raise StyleError(f"{field}: style image {clip(path, 120)} is {spec.width}x{spec.height} "
+                         f"({pixels / 1e6:.1f} megapixels), at most {MAX_STYLE_PIXELS / 1e6:.1f} "
+                         "megapixels (8192x8192); scale it down: the network sees it at about 256 px")

@@ -30,6 +30,7 @@ from filmstyle.errors import ColorError
 from filmstyle.job.masks import MaskContext
 from filmstyle.job.model import Job
 from filmstyle.job.regions import RegionSet, matte_loader
+from filmstyle.job.styles import check_style_image
 from filmstyle.panel.preview import auto_factor
 from filmstyle.panel.relocate import absolute
 
@@ -155,6 +156,7 @@ def read_display(path: Path, transform: DisplayTransform, size: tuple[int, int] 
 
 def image_thumbnail(path: Path, config: OCIO.Config, size: int) -> np.ndarray:
     """A style image as display pixels, its longer side ``size`` (its format's default colourspace)."""
+    check_style_image(path)  # the decoder allocates the whole picture before it is reduced
     frame = io.read_frame(path)
     transform = DisplayTransform(config, default_input_colorspace(frame.format_name, frame.colorspace_hint, config))
     w, h = frame.width, frame.height
