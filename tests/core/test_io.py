@@ -74,10 +74,17 @@ def test_parse_frame_range_forms() -> None:
     assert parse_frame_range("-2-1") == (-2, -1, 0, 1)
 
 
-@pytest.mark.parametrize("bad", ["", "10-5", "1001-1010x0", "a-b", "1001..1005"])
+@pytest.mark.parametrize("bad", ["", "10-5", "1001-1010x0", "a-b", "1001..1005", "١٠٠١", "１００１-１００２"])
 def test_parse_frame_range_rejects(bad: str) -> None:
     with pytest.raises(InputError, match="frame range"):
         parse_frame_range(bad)
+
+
+def test_two_frame_tokens_in_one_name_are_refused() -> None:
+    # the second would be written literally: x.1001.%04d.exr
+    for pattern in ("o/x.####.%04d.exr", "o/x.$F4_@@@@.exr"):
+        with pytest.raises(InputError, match="two frame-number tokens"):
+            FrameSequence(pattern, (1,))
 
 
 @pytest.mark.parametrize(

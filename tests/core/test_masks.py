@@ -116,6 +116,12 @@ def test_luma_key_with_softness():
     np.testing.assert_array_equal(hard[0], [0] * 6 + [1] * 5)
 
 
+def test_a_luma_key_whose_fixed_ends_cross_is_refused():
+    with pytest.raises(JobError, match="low 1 is above high 0"):
+        parse_mask({"luma": {"low": 1, "high": 0}}, field="regions[0].mask")
+    parse_mask({"luma": {"low": "1:1, 10:0", "high": 0.5}}, field="regions[0].mask")  # keyed: may cross a while
+
+
 def test_luma_key_uses_rec709_weights():
     img = np.zeros((1, 3, 3), np.float32)
     img[0, 0] = (1, 0, 0)

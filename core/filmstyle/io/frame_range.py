@@ -29,7 +29,8 @@ MAX_TEXT = 200_000
 #: frames; larger overlapping ranges must overlap only where every frame is listed (steps of 1).
 MAX_EXPANDED = 100_000
 
-_ITEM = re.compile(r"^(-?\d{1,12})(?:\s*-\s*(-?\d{1,12})(?:\s*[x:]\s*(\d{1,12}))?)?$")
+# ASCII digits only: ``\d`` also matches other scripts' digits, which int() reads too.
+_ITEM = re.compile(r"^(-?[0-9]{1,12})(?:\s*-\s*(-?[0-9]{1,12})(?:\s*[x:]\s*([0-9]{1,12}))?)?$", re.ASCII)
 _HINT = "expected N, A-B, A-BxSTEP, comma separated"
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from filmstyle.errors import InputError, OutputError
+from filmstyle.errors import InputError, OutputError, clip
 from filmstyle.io.frame_range import FrameRange
 from filmstyle.io.movie import is_movie_path, movie_frame_path
 
@@ -50,6 +50,8 @@ def split_pattern(pattern: str | Path) -> tuple[Path, str, int, str] | None:
     m = _TOKEN.search(p.name)
     if m is None:
         return None
+    if _TOKEN.search(p.name, m.end()) is not None:  # the second would be written literally
+        raise InputError(f"{clip(str(pattern), 120)}: two frame-number tokens in one file name; keep one")
     hashes, ats, printf, houdini = m.groups()
     if hashes is not None:
         pad = len(hashes)

@@ -193,8 +193,13 @@ def _parse(data: Any, field: str, depth: int) -> MaskSpec:
         ):
             raise JobError(f"{where}.coeffs: expected 3 numbers (R, G, B weights), got {_r(coeffs)}")
         high = _curve(d, "high", where) if "high" in d else None
+        low = _curve(d, "low", where)
+        if high is not None and low.is_constant and high.is_constant and low.value_at(0) > high.value_at(0):
+            # keyed ends may cross for a while (the key is then empty); fixed ones never meet
+            raise JobError(f"{where}: low {low.value_at(0):g} is above high {high.value_at(0):g}, so the key is "
+                           "empty on every frame")
         return LumaMask(
-            field, _curve(d, "low", where), high, _curve(d, "softness", where, 0.0, 0.0),
+            field, low, high, _curve(d, "softness", where, 0.0, 0.0),
             tuple(float(c) for c in coeffs),  # type: ignore[arg-type]
         )  # fmt: skip
     d = _mapping(body, where, ("hue", "width", "softness", "min_saturation"), ("hue", "width"))
