@@ -117,3 +117,36 @@ def test_readme_quotes_the_intended_differences():
     readme = (ROOT / "README.md").read_text()
     assert intended_markdown() in readme
     assert len(INTENDED) == len({i.id for i in INTENDED})
+
+
+@pytest.fixture(scope="module")
+def plate_pair(tmp_path_factory):
+    """A multi-layer EXR plate and its stylized frame."""
+    from tests.core.plates import make_plate_sequence
+
+    folder = tmp_path_factory.mktemp("choice")
+    make_plate_sequence(folder / "src", (1,), width=48, height=32)
+    src, out = folder / "src" / "shot.0001.exr", folder / "out" / "o.0001.exr"
+    result = cli("stylize", src, out, "--style", "starry-blue")
+    assert result.exit_code == 0, result.output
+    return src, out
+
+
+@pytest.mark.parametrize("args, needles", [
+    (("--part", "99"), ("--part 99", "1 part")),
+    (("--part", "-1"), ("--part -1", "1 part")),
+    (("--layer", "nope"), ("--layer 'nope'", "diffuse")),
+    (("--part", "0", "--layer", "nope"), ("--layer 'nope'", "part 0")),
+])
+def test_compare_refuses_a_part_or_layer_the_source_lacks(plate_pair, args, needles):
+    from tests.core.hostile import one_line
+
+    one_line(cli("compare", *plate_pair, *args), "shot.0001.exr", *needles)
+    assert cli("compare", *plate_pair, "--part", "0").exit_code == 0
+    assert cli("compare", *plate_pair, "--layer", "").exit_code == 0
+
+
+def test_compare_says_an_output_folder_is_a_folder(plate_pair, tmp_path):
+    from tests.core.hostile import one_line
+
+    one_line(cli("compare", plate_pair[0], tmp_path), str(tmp_path), "is a folder")

@@ -87,3 +87,51 @@ def test_evaluate_sequence_and_report(tmp_path, feats):
     assert paths["sheet"].is_file() and cv2.imread(str(paths["sheet"])) is not None
     with pytest.raises(InputError):
         evaluate_sequence(src, out[:3])
+
+
+def _nan_shot():
+    base = texture(72, 128)
+    src = [shift(base, 2.0 * t, 0.0) for t in range(5)]
+    bad = [s.copy() for s in src]
+    bad[2][5, 5, :] = np.nan
+    bad[2][10, 10, 0] = np.inf
+    bad[2][20, 20, 1] = np.nan
+    return src, bad
+
+
+def test_non_finite_pixels_are_measured_from_their_neighbours_with_a_warning(caplog):
+    src, bad = _nan_shot()
+    clean = evaluate_sequence(src, src, flow_size=None)
+    with caplog.at_level("WARNING", logger="filmstyle.metrics"):
+        rep = evaluate_sequence(bad, src, flow_size=None)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["source frame 2: 3 NaN/Inf pixels, measured with their neighbours' values"]
+    assert rep.cuts == clean.cuts == []
+    for a, b in zip(rep.frames[1:], clean.frames[1:]):
+        assert a.warp_error is not None and math.isfinite(a.warp_error)
+        assert a.source_warp_error == pytest.approx(b.source_warp_error, rel=0.5, abs=1e-6)
+    assert all(math.isfinite(v) for v in rep.summary().values() if v is not None)
+
+
+def test_metrics_command_warns_once_naming_the_frame_with_nan_pixels(tmp_path):
+    import OpenImageIO as oiio
+
+    from tests.core.hostile import bounded
+
+    src, bad = _nan_shot()
+    for folder, frames in (("src", bad), ("out", src)):
+        (tmp_path / folder).mkdir()
+        for i, rgb in enumerate(frames):
+            path = str(tmp_path / folder / f"s.{1001 + i}.exr")
+            out = oiio.ImageOutput.create(path)
+            assert out.open(path, oiio.ImageSpec(rgb.shape[1], rgb.shape[0], 3, "half"))
+            assert out.write_image(np.ascontiguousarray(rgb, dtype=np.float32))
+            out.close()
+    proc = bounded("metrics", tmp_path / "src" / "s.####.exr", tmp_path / "out" / "s.####.exr",
+                   "--flow-size", "0", "--out", tmp_path / "rep", memory_mb=6000, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "s.1003.exr: 3 NaN/Inf pixels" in warnings[0], proc.stderr[-2000:]
+    data = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert data["cuts"] == []
+    assert all(row["warp_error"] is not None for row in data["per_frame"][1:])

@@ -43,8 +43,19 @@ def styles(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:
     """List the 26 built-in looks (and optionally render a thumbnail sheet)."""
+    from filmstyle.errors import FilmStyleError
     from filmstyle.job.styles import BUILTIN_STYLES
 
+    if image is not None and sheet is None:
+        raise FilmStyleError("--image: the picture of a contact sheet; give --sheet FILE.png too")
+    if sheet is not None:  # checked before the listing, so a bad path is the only line printed
+        from filmstyle.io.targets import refuse_inputs
+        from filmstyle.tools.sheets import check_sheet_path, sheet_picture
+
+        check_sheet_path(sheet)
+        refuse_inputs(sheet, [("--image picture", image)], field="--sheet")
+        if image is not None:
+            sheet_picture(image)
     if as_json:
         typer.echo(json.dumps([{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)], indent=2))
     else:

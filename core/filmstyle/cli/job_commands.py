@@ -154,16 +154,18 @@ def job_init(
 ) -> None:
     """Write a commented job template (never overwrites a file)."""
     from filmstyle.errors import OutputError
+    from filmstyle.io.targets import check_output_paths, write_file
     from filmstyle.job import job_template
 
-    if path.exists():
+    check_output_paths([path])  # before exists(): a name too long makes exists() raise
+    if path.exists() or path.is_symlink():
         raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with path.open("x", encoding="utf-8") as fh:
-            fh.write(job_template())
-    except FileExistsError:
-        raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)") from None
+        write_file(path, job_template().encode("utf-8"), replace=False)
+    except OutputError:
+        if path.exists():  # made by someone else between the check and the write
+            raise OutputError(f"{path}: already exists; choose another name (job init never overwrites)") from None
+        raise
     typer.echo(f"wrote {path}; edit input/output/styles, then `filmstyle validate {path}`")
 
 
@@ -173,12 +175,35 @@ def job_schema(
     out: Annotated[Optional[Path], typer.Option(help="Write the schema to this file instead of stdout.")] = None,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of job files, for hosts and editors."""
+    from filmstyle.io.targets import check_output_paths, write_file
     from filmstyle.job import job_json_schema
 
-    text = json.dumps(job_json_schema(), indent=2) + "\n"
+    schema = job_json_schema()
+    text = json.dumps(schema, indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
+        check_output_paths([out])
+        _refuse_foreign_file(out, schema)
+        write_file(out, text.encode("utf-8"))
         typer.echo(f"wrote {out}", err=True)
+
+
+def _refuse_foreign_file(out: Path, schema: dict) -> None:
+    """Refuse ``out`` when it exists and is not a filmstyle job schema: regenerating the schema an
+    editor points at is the point of --out, replacing a plate or a job file by mistake is not (as
+    ``job init``, there is no --force: choose another name)."""
+    from filmstyle.errors import OutputError
+
+    if not out.is_file():
+        return  # missing: written; a folder or device: refused by the write with its own reason
+    try:
+        with out.open("rb") as fh:
+            head = fh.read(1 << 20)
+        existing = json.loads(head)
+    except (OSError, ValueError):
+        existing = None
+    if not (isinstance(existing, dict) and existing.get("title") == schema.get("title")
+            and str(existing.get("$id", "")).startswith(schema["$id"].rsplit("-", 1)[0])):
+        raise OutputError(f"--out {out}: exists and is not a filmstyle job schema; choose another name "
+                          "(job schema only replaces its own schema files)")

@@ -33,6 +33,28 @@ class FramesOnDisk(Sequence):
         return self._load(self._paths[index])
 
 
+def _refuse_report_over_inputs(out: Path, sources: list[Path], outputs: list[Path], style: Optional[str]) -> None:
+    """Refuse a report folder where a report file would replace a frame or the style image the
+    command reads (``--out`` the folder of the frames); checked before the (long) measurement."""
+    from filmstyle.io.targets import check_output_paths, refuse_inputs
+    from filmstyle.tools.report import report_files
+
+    files = report_files(out)
+    check_output_paths(files)
+    # A report file that does not exist yet cannot be an input (inputs exist): only the existing
+    # ones are compared, so a long shot costs nothing in the usual case.
+    existing = [f for f in files if f.exists()]
+    if not existing:
+        return
+    inputs = [("source frame", p) for p in sources] + [("output frame", p) for p in outputs]
+    if style:
+        from filmstyle.job.styles import resolve_style
+
+        inputs.append(("style image", resolve_style(style, field="--style").path))
+    for f in existing:
+        refuse_inputs(f, inputs, field=f"--out {out}: report file")
+
+
 @app.command()
 @reports_errors
 def metrics(
@@ -57,7 +79,7 @@ def metrics(
     from filmstyle import color, io
     from filmstyle.errors import InputError
     from filmstyle.job.styles import resolve_style
-    from filmstyle.tools.metrics import evaluate_sequence
+    from filmstyle.tools.metrics import evaluate_sequence, measurable
     from filmstyle.tools.report import write_report
 
     if not 0.0 < cut_threshold <= 2.0:
@@ -69,6 +91,8 @@ def metrics(
     out_seq = io.find_sequence(output, src_seq.frames if frames or len(src_seq.frames) > 1 else None)
     if len(out_seq.frames) != len(src_seq.frames):
         raise InputError(f"{output}: {len(out_seq.frames)} frames, the source has {len(src_seq.frames)}")
+    _refuse_report_over_inputs(out, [src_seq.path(f) for f in src_seq.frames],
+                               [out_seq.path(f) for f in out_seq.frames], style)
     config = color.load_config(ocio)
     transforms: dict[str, color.ColorTransform] = {}
 
@@ -78,10 +102,15 @@ def metrics(
             transforms[name] = color.ColorTransform(config, name, None)
         return transforms[name]
 
+    warned: set[Path] = set()
+
     def working(path: Path) -> np.ndarray:
         # Display-encoded [0, 1] for the metrics: the network's working space (identity for sRGB files).
         frame = io.read_frame(path)
-        rgb = color.clean_nonfinite(frame.rgb) if color.count_nonfinite(frame.rgb) else frame.rgb
+        # Frames are read more than once (flow pairs, the sheet): a bad one is reported once.
+        rgb = measurable(frame.rgb, str(path), warn=path not in warned)
+        if rgb is not frame.rgb:
+            warned.add(path)
         return np.clip(transform_of(frame).to_working(np.ascontiguousarray(rgb, dtype=np.float32)), 0, 1)
 
     # Frames are read as the measurement reaches them (it keeps the last ten): memory does not grow

@@ -39,8 +39,13 @@ def compare(
     """
     from filmstyle.tools.compare import Difference, FileComparison, compare_files
 
+    from filmstyle.errors import InputError
+
     results: list[FileComparison] = []
     for frame, src, out in _pairs(source, output, frames):
+        if out.is_dir():
+            raise InputError(f"{out}: the output is a folder; name the output file or sequence "
+                             "(e.g. folder/shot.####.exr)")
         if not out.is_file():
             results.append(FileComparison(str(src), str(out), [Difference("file", "output", "exists", "missing")]))
             continue

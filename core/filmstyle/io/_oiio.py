@@ -113,10 +113,13 @@ def open_input(path: Path) -> oiio.ImageInput:
         raise InputError(f"{path}: file not found")
     if not path.is_file():
         raise InputError(f"{path}: not a regular file")
+    from filmstyle.io.targets import oiio_name
+
+    name = oiio_name(path, InputError)
     check_header(path)
     config = oiio.ImageSpec()
     config.attribute("oiio:UnassociatedAlpha", 1)
-    inp = oiio.ImageInput.open(str(path), config)
+    inp = oiio.ImageInput.open(name, config)
     if inp is None:
         raise InputError(f"{path}: cannot read image: {condense(oiio.geterror())}")
     return inp

@@ -36,7 +36,7 @@ from filmstyle.io._oiio import decode_timecode
 from filmstyle.io.frame import SourceFrame
 from filmstyle.io.movie import MovieInfo, is_movie_path, probe_movie
 from filmstyle.io.movie_pixels import MATRICES, rgb_to_frame
-from filmstyle.io.targets import temp_path_for
+from filmstyle.io.targets import same_file, temp_path_for
 from filmstyle.io.timecode import timecode_to_frame
 from filmstyle.io.write import WriteOptions
 
@@ -89,13 +89,6 @@ def check_movie_output(pattern: str | os.PathLike, frames: Collection[int], *, o
     return PRORES_PROFILES[key]
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
-
-
 def _source_movie(source: SourceFrame) -> MovieInfo | None:
     return probe_movie(source.path) if source.format_name == "movie" and is_movie_path(source.path) else None
 
@@ -130,7 +123,7 @@ class MovieOutput:
         self.path = Path(os.fspath(path))
         self.frames = tuple(sorted(frames))
         for p in protect:
-            if _same_file(self.path, Path(os.fspath(p))):
+            if same_file(self.path, Path(os.fspath(p))):
                 raise OutputError(f"{self.path}: refusing to overwrite a source file ({p})")
         self._profile = check_movie_output(self.path, self.frames, overwrite=overwrite, options=options)
         self._tmp = temp_path_for(self.path)

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import OpenImageIO as oiio
 
-from filmstyle.errors import OutputError
+from filmstyle.errors import FilmStyleError, OutputError, clip
 
-__all__ = ["check_output_paths", "atomic_target", "temp_path_for", "clean_stale_temps", "name_max"]
+__all__ = ["check_output_paths", "atomic_target", "temp_path_for", "clean_stale_temps", "name_max",
+           "same_file", "refuse_inputs", "write_file", "oiio_name"]
 
 _log = logging.getLogger("filmstyle.io")
 
@@ -147,6 +148,7 @@ def check_output_paths(paths: Iterable[Path], *, format_name: str | None = None)
                 raise OutputError(
                     f"{path}: filmstyle can read {path.suffix} files but cannot write them; "
                     "choose .exr, .dpx, .tif, .png or .jpg")
+        oiio_name(path, OutputError)
         limit = name_max(path.parent)
         size = len(path.name.encode("utf-8", "surrogateescape"))
         if size > limit:
@@ -212,3 +214,88 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def oiio_name(path: Path, error: type[FilmStyleError]) -> str:
+    """``str(path)`` for OpenImageIO, or ``error`` naming the path when it is not valid UTF-8.
+
+    OIIO's Python binding takes ``str`` only and encodes it as UTF-8, so a name with other bytes
+    (an ISO-8859-1 file name from an old server) cannot reach it at all.
+    """
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = clip(repr(os.fsencode(text))[2:-1], 200)
+        raise error(f"{shown}: file name is not valid UTF-8, which OpenImageIO cannot open; "
+                    "rename the file") from None
+    return text
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same inode when both exist (hard links, symlinks),
+    else the same path once ``..`` and symlinks are resolved."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        pass
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def refuse_inputs(out: Path, inputs: Iterable[tuple[str, Path | None]], field: str = "--out") -> None:
+    """Refuse ``out`` (one :class:`OutputError` line) when it is one of a command's ``inputs``,
+    given as ``(what it is, path)``; a command never overwrites what it reads."""
+    for what, path in inputs:
+        if path is not None and same_file(Path(out), Path(path)):
+            raise OutputError(f"{field} {clip(out, 200)}: is the {what} this command reads; "
+                              "choose another name (inputs are never overwritten)")
+
+
+def write_file(out_path: Path, data: bytes, *, replace: bool = True) -> Path:
+    """Write ``data`` to ``out_path`` through a temp file beside it, so that a failure leaves no
+    partial file; any failure is one :class:`OutputError` line naming ``out_path``.
+
+    ``replace=False`` never replaces a file that appears meanwhile: the temp file is hard-linked
+    into place (which fails if the name exists) instead of renamed over it.
+    """
+    out_path = Path(out_path)
+    check_output_paths([out_path])
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_path}: cannot create its folder: {_describe(exc)}") from None
+    tmp = temp_path_for(out_path)
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if replace:
+            os.replace(tmp, out_path)
+        else:
+            _link_new(tmp, out_path)
+    except FileExistsError:
+        raise OutputError(f"{out_path}: already exists") from None
+    except OSError as exc:
+        raise OutputError(f"{out_path}: cannot write: {_describe(exc)}") from None
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # the error that matters, if any, is the one being raised
+    return out_path
+
+
+def _link_new(tmp: Path, out_path: Path) -> None:
+    try:
+        os.link(tmp, out_path)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS):
+            raise
+        # No hard links here (FAT, some network shares): a rename after a last look is the best left.
+        if os.path.lexists(out_path):
+            raise FileExistsError(errno.EEXIST, "File exists", str(out_path)) from None
+        os.rename(tmp, out_path)

@@ -68,7 +68,7 @@ from filmstyle.io.fidelity import (
     write_dpx_like_source,
 )
 from filmstyle.io.levels import level_change, reduce_change
-from filmstyle.io.targets import atomic_target
+from filmstyle.io.targets import atomic_target, same_file
 from filmstyle.io.write_options import (
     EXR_COMPRESSIONS,
     LOSSY_EXR_COMPRESSIONS,
@@ -108,18 +108,9 @@ def _check_rgb(source: SourceFrame, rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def _check_target(out_path: Path, source: SourceFrame, protect: Collection[Path | str]) -> None:
     for p in (source.path, *map(Path, protect)):
-        if _same_file(out_path, Path(p)):
+        if same_file(out_path, Path(p)):
             raise OutputError(f"{out_path}: refusing to overwrite a source file ({p})")
     if out_path.exists() and not out_path.is_file():
         raise OutputError(f"{out_path}: exists and is not a regular file")

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -20,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from filmstyle.errors import FilmStyleError, PathRefused, clip, one_line
 from filmstyle.job.paths import job_paths
+from filmstyle.io.targets import same_file
 from filmstyle.job.plan import RenderPlan, build_plan
 from filmstyle.server.discovery import PathPolicy
 from filmstyle.server.queue import JobQueue, QueueFull, parse_job
@@ -85,7 +85,7 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
                                            "filmstyle stylize), not frame by frame"}, status_code=422)
         written = plan.output.path(plan.output.frames[0])
         for where, path in history:  # the history is read while this frame is written
-            if _same_file(path, written):
+            if same_file(path, written):
                 return JSONResponse({"detail": f"{where}: {clip(str(path), 80)} is this request's output; the "
                                                "previous frame's files must be other files"}, status_code=422)
         return shot, plan
@@ -121,9 +121,3 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
 
     return sessions
 
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-    except (OSError, RuntimeError):
-        return False

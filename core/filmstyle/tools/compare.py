@@ -158,6 +158,7 @@ def _pixels(src: Path, out: Path, diffs: list[Difference], layer: str | None, pa
         while a.seek_subimage(parts, 0) and b.seek_subimage(parts, 0):
             parts += 1
         a.geterror(), b.geterror()
+        _check_choice(a, src, parts, layer, part)
         for i in range(parts):
             la, lb = _levels(a, i), _levels(b, i)
             if len(la) != len(lb):
@@ -205,6 +206,31 @@ def _pixels(src: Path, out: Path, diffs: list[Difference], layer: str | None, pa
     finally:
         a.close()
         b.close()
+
+
+def _check_choice(inp: oiio.ImageInput, path: Path, parts: int, layer: str | None, part: int | None) -> None:
+    """Refuse a ``part``/``layer`` the source does not have: ignored, it would leave the stylized
+    RGB counted as unintended, which reads as a broken render rather than a mistyped option."""
+    if part is not None and not 0 <= part < parts:
+        if not parts:
+            raise InputError(f"--part {part}: {path} has no readable part")
+        indices = "index 0" if parts == 1 else f"indices 0..{parts - 1}"
+        raise InputError(f"--part {part}: {path} has {parts} part{'s' if parts != 1 else ''} ({indices})")
+    if layer is None:
+        return
+    looked = [part] if part is not None else list(range(parts))
+    layers: set[str] = set()
+    for i in looked:
+        if not inp.seek_subimage(i, 0):
+            continue
+        names = list(inp.spec().channelnames)
+        if rgb_channels(names, layer or None) is not None:
+            return
+        layers |= {n.rsplit(".", 1)[0] if "." in n else "" for n in names
+                   if rgb_channels(names, (n.rsplit(".", 1)[0] if "." in n else "") or None) is not None}
+    where = f"part {part} of {path}" if part is not None else str(path)
+    known = ", ".join(sorted(repr(n) if n else "'' (main)" for n in layers)) or "none"
+    raise InputError(f"--layer {layer!r}: {where} has no RGB layer of that name (RGB layers: {known})")
 
 
 def _stylized_rgb(names: list[str], changed: list[str], layer: str | None) -> tuple[str, tuple[str, ...]] | None:

@@ -21,6 +21,7 @@ Values produced with other flow methods, resolutions or scales are not comparabl
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,7 +36,7 @@ from filmstyle.errors import InputError
 from filmstyle.job.params import DEFAULT_CUT_THRESHOLD
 
 __all__ = ["psnr", "ssim", "warping_error", "tone_levels", "StyleFeatures", "FrameMetrics", "MetricsReport",
-           "evaluate_sequence", "GRAM_BLOCKS", "LONG_TERM_GAP", "TONE_PERCENTILES"]
+           "evaluate_sequence", "measurable", "GRAM_BLOCKS", "LONG_TERM_GAP", "TONE_PERCENTILES"]
 
 #: Predictor blocks whose outputs give the Gram matrices (24, 32, 64 and 96 channels).
 GRAM_BLOCKS = (2, 5, 9, 12)
@@ -44,6 +45,7 @@ LONG_TERM_GAP = 10
 #: Luminance percentiles of the tone levels (black, mid-grey, highlight).
 TONE_PERCENTILES = (5.0, 50.0, 95.0)
 _BLACK = 2.0 ** -16
+_log = logging.getLogger("filmstyle.metrics")
 
 
 def _pair(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +53,41 @@ def _pair(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarr
     if a.shape != b.shape or a.ndim != 3 or a.shape[2] != 3:
         raise InputError(f"{what}: expected two (H, W, 3) images of one shape, got {a.shape} and {b.shape}")
     return a, b
+
+
+def measurable(rgb: np.ndarray, label: str, *, warn: bool = True) -> np.ndarray:
+    """``rgb`` ``(H, W, C)`` with its NaN/Inf pixels replaced by the mean of their finite neighbours
+    (5x5), and one warning naming ``label`` when there were any (and ``warn``); ``rgb`` itself when
+    all its values are finite.
+
+    A QC tool should still measure a shot with a few bad pixels (the render refuses them, or cleans
+    them with --clean-nans, so they may well be in a source), but not let them decide the figures:
+    a NaN makes every mean NaN (warping errors null, the cut detector's histogram empty), and
+    black, what the render's cleaning puts there, is flicker that is not in the shot. Neighbours
+    keep the frame what it looks like around the hole.
+    """
+    rgb = np.asarray(rgb)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if np.isfinite(np.sum(rgb, dtype=np.float64)):
+            return rgb
+    bad = ~np.isfinite(rgb)
+    bad = bad.any(axis=-1) if bad.ndim == 3 else bad
+    count = int(np.count_nonzero(bad))
+    if warn:
+        _log.warning("%s: %d NaN/Inf pixel%s, measured with their neighbours' values", label, count,
+                     "" if count == 1 else "s")
+    good = (~bad).astype(np.float32)
+    values = np.where(bad[..., None] if rgb.ndim == 3 else bad, 0.0, rgb).astype(np.float32)
+    weight = cv2.blur(good, (5, 5), borderType=cv2.BORDER_REFLECT)
+    total = cv2.blur(values, (5, 5), borderType=cv2.BORDER_REFLECT)
+    if total.ndim < values.ndim:
+        total = total[..., None]
+    wide = weight[..., None] if values.ndim == 3 else weight
+    mean = float(values[~bad].mean()) if count < bad.size else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fill = np.where(wide > 0, total / np.maximum(wide, 1e-12), mean)
+    hole = bad[..., None] if values.ndim == 3 else bad
+    return np.where(hole, fill, values).astype(np.float32)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -296,6 +333,7 @@ def evaluate_sequence(source_frames: Iterable[np.ndarray], output_frames: Iterab
             raise InputError(f"metrics: source and output sequences differ in length (after {i + 1} frames)") from None
         i += 1
         src, out = _pair(src, out, f"frame {i}")
+        src, out = measurable(src, f"source frame {i}"), measurable(out, f"output frame {i}")
         src_levels, src_codes = tone_levels(src, decode)
         out_levels, out_codes = tone_levels(out, decode)
         src, out = np.clip(src, 0, 1), np.clip(out, 0, 1)

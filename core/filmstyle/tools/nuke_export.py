@@ -32,6 +32,7 @@ environment whose torch matches the target Nuke's.
 from __future__ import annotations
 
 import warnings
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -199,12 +200,39 @@ def build_nuke_module(style: str, *, space: str = "acescg", strength: float = 1.
         return torch.jit.script(NukeStyleModule(traced, cond, to709, strength))
 
 
+def _refuse_foreign_file(path: Path) -> None:
+    """Re-exporting over an earlier export is routine; replacing a plate or a script that happens
+    to have the name is not: an existing file must be a TorchScript archive (a zip) to be replaced."""
+    from filmstyle.errors import OutputError
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return  # missing (written) or unreadable (the write reports why)
+    if head != b"PK\x03\x04":
+        raise OutputError(f"--out {path}: exists and is not a TorchScript file; choose another name "
+                          "(export-nuke only replaces its own exports)")
+
+
 def export_nuke_model(style: str, out: str | Path, *, space: str = "acescg", strength: float = 1.0) -> Path:
-    """Write :func:`build_nuke_module` to ``out`` with ``torch.jit.save``; returns the path."""
-    module = build_nuke_module(style, space=space, strength=strength)
+    """Write :func:`build_nuke_module` to ``out`` with ``torch.jit.save``; returns the path.
+
+    ``out`` is checked before the (slow) export and never the style image itself; the file is
+    written through a temp file, so a failed write leaves nothing at ``out``.
+    """
+    from filmstyle.io.targets import check_output_paths, refuse_inputs, write_file
+
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output_paths([path])
+    ref = resolve_style(style, field="--style")
+    refuse_inputs(path, [("style image", ref.path)])
+    _refuse_foreign_file(path)
+    module = build_nuke_module(style, space=space, strength=strength)
+    # Saved into memory first: torch.jit.save on a path reports an unwritable one as a bare
+    # RuntimeError from its zip writer, and leaves a partial file behind.
+    buffer = BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is what Nuke's Inference reads
-        torch.jit.save(module, str(path))
-    return path
+        torch.jit.save(module, buffer)
+    return write_file(path, buffer.getvalue())

@@ -23,7 +23,7 @@ import numpy as np
 from filmstyle.errors import OutputError
 from filmstyle.tools.metrics import MetricsReport
 
-__all__ = ["write_report", "PLOTS"]
+__all__ = ["write_report", "report_files", "PLOTS"]
 
 #: Plot file stem -> (title, metrics on it, y label).
 PLOTS: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -61,8 +61,13 @@ def _plot(report: MetricsReport, keys: Sequence[str], title: str, ylabel: str, p
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    from filmstyle.io.targets import atomic_target
+
+    try:
+        with atomic_target(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
     return True
 
 
@@ -92,6 +97,13 @@ def _fmt(v: float | None) -> str:
     return f"{v:.5g}"
 
 
+def report_files(out_dir: str | Path) -> list[Path]:
+    """Every file :func:`write_report` may write into ``out_dir`` (the plots only when they have data)."""
+    out = Path(out_dir)
+    return [out / "metrics.json", *(out / f"plot_{name}.png" for name in PLOTS), out / "contact_sheet.png",
+            out / "report.html"]
+
+
 def write_report(report: MetricsReport, out_dir: str | Path, *, source_frames=None, output_frames=None,
                  frame_labels: Sequence[str] | None = None, title: str = "filmstyle metrics") -> dict[str, Path]:
     """Write the JSON, plots, contact sheet and HTML of ``report`` into ``out_dir``.
@@ -107,6 +119,8 @@ def write_report(report: MetricsReport, out_dir: str | Path, *, source_frames=No
     Returns:
         Paths by kind: ``"json"``, ``"html"``, ``"sheet"`` (if written) and ``"plot_<name>"``.
     """
+    from filmstyle.io.targets import write_file
+
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -118,7 +132,7 @@ def write_report(report: MetricsReport, out_dir: str | Path, *, source_frames=No
         for row, label in zip(data["per_frame"], frame_labels):
             row["frame"] = label
     paths["json"] = out / "metrics.json"
-    paths["json"].write_text(json.dumps(data, indent=2, allow_nan=True) + "\n")
+    write_file(paths["json"], (json.dumps(data, indent=2, allow_nan=True) + "\n").encode("utf-8"))
     for name, (ptitle, keys, ylabel) in PLOTS.items():
         p = out / f"plot_{name}.png"
         if _plot(report, keys, ptitle, ylabel, p):
@@ -165,5 +179,5 @@ them not measured) before frames: {cuts_text}.</p>
 </body></html>
 """
     paths["html"] = out / "report.html"
-    paths["html"].write_text(page)
+    write_file(paths["html"], page.encode("utf-8"))
     return paths

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["sample_photograph", "contact_sheet", "builtin_style_sheet"]
+__all__ = ["sample_photograph", "contact_sheet", "builtin_style_sheet", "check_sheet_path", "sheet_picture"]
 
 
 def sample_photograph() -> Path:
@@ -49,24 +49,63 @@ def contact_sheet(
     pixels = (np.clip(sheet, 0, 1) * 255 + 0.5).astype(np.uint8)
     for origin, label in zip(origins, labels):
         cv2.putText(pixels, label, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1, cv2.LINE_AA)
+    from filmstyle.errors import OutputError
+    from filmstyle.io._oiio import condense
+    from filmstyle.io.targets import atomic_target
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = oiio.ImageOutput.create(str(path))
-    if out is None or not out.open(str(path), oiio.ImageSpec(pixels.shape[1], pixels.shape[0], 3, "uint8")):
-        raise OSError(f"{path}: cannot write contact sheet: {oiio.geterror()}")
-    out.write_image(pixels)
-    out.close()
+    check_sheet_path(path)
+    with atomic_target(path) as tmp:
+        out = oiio.ImageOutput.create(str(tmp))
+        if out is None or not out.open(str(tmp), oiio.ImageSpec(pixels.shape[1], pixels.shape[0], 3, "uint8")):
+            raise OutputError(f"{path}: cannot write contact sheet: {condense(oiio.geterror())}")
+        written = out.write_image(pixels)
+        closed = out.close()
+        if not (written and closed):
+            raise OutputError(f"{path}: cannot write contact sheet: {condense(oiio.geterror())}")
     return path
+
+
+def check_sheet_path(path: Path) -> None:
+    """Refuse (one :class:`~filmstyle.errors.OutputError` line) a sheet path that cannot be written:
+    checked before the tiles are rendered, which takes a while."""
+    import OpenImageIO as oiio
+
+    from filmstyle.errors import OutputError
+    from filmstyle.io.targets import check_output_paths
+
+    path = Path(path)
+    check_output_paths([path])
+    if not path.suffix:
+        raise OutputError(f"{path}: no file extension; name the contact sheet .png (or .jpg, .tif)")
+    if oiio.ImageOutput.create(str(path)) is None:
+        oiio.geterror()  # consumed, so that it does not turn up in a later message
+        raise OutputError(f"{path}: cannot write a contact sheet as {path.suffix}; use .png, .jpg or .tif")
+
+
+def sheet_picture(image: Path | None) -> np.ndarray:
+    """The RGB of the picture the looks are shown on (default: :func:`sample_photograph`);
+    :class:`~filmstyle.errors.StyleError` naming ``--image`` for one too large (from its header)
+    or holding NaN/Inf."""
+    from filmstyle import io
+    from filmstyle.errors import StyleError
+    from filmstyle.job.styles import check_style_image
+
+    if image is None:
+        return io.read_frame(sample_photograph()).rgb
+    check_style_image(Path(image), "--image")
+    rgb = io.read_frame(image).rgb
+    if not np.isfinite(rgb).all():
+        raise StyleError(f"--image {image}: holds NaN or infinite pixel values; choose another picture")
+    return rgb
 
 
 def builtin_style_sheet(path: Path, *, image: Path | None = None, tile_width: int = 240) -> Path:
     """Render every built-in look on ``image`` (default: :func:`sample_photograph`) into one sheet."""
-    from filmstyle import io
     from filmstyle.job.styles import BUILTIN_STYLES
     from filmstyle.models import Cin26Stylizer
 
-    frame = io.read_frame(image or sample_photograph())
-    rgb = np.clip(frame.rgb, 0, 1).astype(np.float32)
+    rgb = np.clip(sheet_picture(image), 0, 1).astype(np.float32)
     # The sheet shows the looks as the network makes them: on a display-encoded picture.
     h, w = rgb.shape[:2]
     scale = 320 / max(h, w)
