@@ -177,6 +177,15 @@ def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _temp_beside(out_path: Path) -> Path:
+    """The temp path for ``out_path``, its folder made first (one line naming it if it cannot be)."""
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_path}: cannot create its folder: {_describe(exc)}") from None
+    return temp_path_for(out_path)
+
+
 @contextmanager
 def atomic_target(out_path: Path) -> Iterator[Path]:
     """Yield a temp path beside ``out_path``; on success fsync it and rename it over ``out_path``.
@@ -184,11 +193,7 @@ def atomic_target(out_path: Path) -> Iterator[Path]:
     On any failure the temp file is removed (a failing removal never hides the first error) and an
     :class:`OSError` is reported as one :class:`OutputError` line naming ``out_path``.
     """
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out_path}: cannot create its folder: {_describe(exc)}") from None
-    tmp = temp_path_for(out_path)
+    tmp = _temp_beside(out_path)
     try:
         yield tmp
         _fsync(tmp)
@@ -263,11 +268,7 @@ def write_file(out_path: Path, data: bytes, *, replace: bool = True) -> Path:
     """
     out_path = Path(out_path)
     check_output_paths([out_path])
-    try:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out_path}: cannot create its folder: {_describe(exc)}") from None
-    tmp = temp_path_for(out_path)
+    tmp = _temp_beside(out_path)
     try:
         with open(tmp, "xb") as fh:
             fh.write(data)
