@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-
-from collections.abc import Callable, Sequence
 
 from filmstyle.cli import app, reports_errors
 from filmstyle.job.params import DEFAULT_CUT_THRESHOLD
