@@ -37,9 +37,8 @@ def compare(
     Exit status 0 when only the differences README lists as intended are found, 1 otherwise
     (and for a missing or unreadable file).
     """
-    from filmstyle.tools.compare import Difference, FileComparison, compare_files
-
     from filmstyle.errors import InputError
+    from filmstyle.tools.compare import Difference, FileComparison, compare_files
 
     results: list[FileComparison] = []
     for frame, src, out in _pairs(source, output, frames):
