@@ -270,3 +270,33 @@ def test_submitting_without_a_render_manager_says_how_in_one_line(tmp_path):
         assert bad.returncode == 1 and bad.stderr.startswith("filmstyle: error: --scheduler:"), (address, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_farm_options_and_paths_that_would_break_the_job_files_are_one_line(tmp_path):
+    plate = write_shot(tmp_path / "plate", range(1, 3))
+    job = write_job(tmp_path / "job.yaml", plate, str(tmp_path / "o" / "o.####.exr"))
+
+    def submit(job_file, *args):
+        done = subprocess.run([*CLI, "farm", "submit", str(job_file), *args], capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        if done.returncode != 2:  # 2: typer's usage box for an option out of its range
+            assert len(done.stderr.strip().splitlines()) <= 2, done.stderr
+        return done.stderr
+
+    dl = ["--engine", "deadline", "--dry-run", "--out", str(tmp_path / "dl")]
+    oc = ["--engine", "opencue", "--dry-run", "--out", str(tmp_path / "oc")]
+    # A line break in a value would start a Key=Value entry of its own (an Executable, a Priority).
+    assert "--pool:" in submit(job, *dl, "--pool", "comp\nExecutable=/bin/evil")
+    assert "--show:" in submit(job, *oc, "--show", "my show")
+    assert "No closing quotation" in submit(job, *oc, "--executable", '"a')
+    assert "--executable: empty" in submit(job, *oc, "--executable", "  ")
+    assert "--priority" in submit(job, *dl, "--priority", "-5")
+    assert "--chunk" in submit(job, *dl, "--chunk", "9223372036854775808")
+    assert "spaces or control characters" in submit(job, "--engine", "dask", "--scheduler", "tcp://ho st\n:8786")
+    for name, words in (("we\nPriority=99", "control character"), ('we"q', "double quote")):
+        folder = tmp_path / name
+        folder.mkdir()
+        moved = write_job(folder / "job.yaml", plate, str(tmp_path / "o2" / "o.####.exr"))
+        assert words in submit(moved, *dl)
+    assert not (tmp_path / "dl").exists() and not (tmp_path / "oc").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Annotated, Optional
@@ -9,11 +10,18 @@ from typing import Annotated, Optional
 import typer
 
 from filmstyle.cli import app, reports_errors
+from filmstyle.errors import clip
 
 farm_app = typer.Typer(help="Render a job file in chunks on Dask, OpenCue or Deadline.", no_args_is_help=True)
 app.add_typer(farm_app, name="farm")
 
 ENGINES = ("dask", "opencue", "deadline")
+#: Frames per chunk: Cuebot and Deadline keep it in a 32-bit integer; a million frames is one shot.
+MAX_CHUNK = 1_000_000
+#: Local Dask workers: each is a process with a render child; more than the chunks do nothing.
+MAX_WORKERS = 256
+#: Show, shot, service, pool and group names: what OpenCue and Deadline accept in any of them.
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 
 
 @farm_app.command("submit")
@@ -21,7 +29,7 @@ ENGINES = ("dask", "opencue", "deadline")
 def submit(
     job_file: Annotated[Path, typer.Argument(metavar="JOB.yaml", help="A job file (see `filmstyle job init`).")],
     engine: Annotated[str, typer.Option(help="dask (runs here or on a scheduler), opencue or deadline.")],
-    chunk: Annotated[int, typer.Option(min=1, help="Frames per chunk (task).")] = 10,
+    chunk: Annotated[int, typer.Option(min=1, max=MAX_CHUNK, help="Frames per chunk (task).")] = 10,
     warmup: Annotated[Optional[int], typer.Option(
         min=0, help="Temporal jobs: frames a chunk inside a shot stylizes before its own, unwritten "
         "(default: enough for 99 % of the history).")] = None,
@@ -36,7 +44,8 @@ def submit(
         help="The filmstyle command on the render nodes (default: this environment's).")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
         help="dask: scheduler address (tcp://host:8786); default a local cluster on 127.0.0.1.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="dask: workers of the local cluster.")] = 2,
+    workers: Annotated[int, typer.Option(min=1, max=MAX_WORKERS, help="dask: workers of the local cluster "
+                                         "(at most one per chunk).")] = 2,
     retries: Annotated[int, typer.Option(min=0, help="dask: further attempts for a failed chunk.")] = 2,
     cuebot: Annotated[Optional[str], typer.Option(help="opencue: Cuebot host (default: CUEBOT_HOSTS or the OpenCue config).")] = None,
     show: Annotated[Optional[str], typer.Option(help="opencue: show name.")] = None,
@@ -44,7 +53,7 @@ def submit(
     service: Annotated[Optional[str], typer.Option(help="opencue: service the layers run under (default: shell).")] = None,
     pool: Annotated[Optional[str], typer.Option(help="deadline: pool.")] = None,
     group: Annotated[Optional[str], typer.Option(help="deadline: group.")] = None,
-    priority: Annotated[Optional[int], typer.Option(help="deadline: priority.")] = None,
+    priority: Annotated[Optional[int], typer.Option(min=0, max=100, help="deadline: priority (0..100).")] = None,
 ) -> None:
     """Cut a job into chunks of `filmstyle render JOB.yaml --frames A-B` and run them on a farm."""
     from filmstyle.errors import FilmStyleError
@@ -55,13 +64,18 @@ def submit(
     if dry_run and engine == "dask":
         raise FilmStyleError("--dry-run: for opencue and deadline (dask renders right away)")
     _check_submitter(engine, dry_run, cuebot)
+    for option, value in (("--show", show), ("--shot", shot), ("--service", service), ("--pool", pool),
+                          ("--group", group)):
+        if value is not None and not _NAME.fullmatch(value):
+            raise FilmStyleError(f"{option}: {clip(repr(value), 60)} is not a name the render manager takes "
+                                 "(1-100 letters, digits, '.', '_' or '-')")
+    exe = _executable(executable)
     if engine == "dask" and scheduler is not None:
         from filmstyle.farm.dask_farm import check_scheduler
 
         check_scheduler(scheduler)
     plan = plan_farm(job_file, chunk=chunk, warmup=warmup, scan_cuts=cuts, on_scan=_scan_progress)
     typer.echo(_summary(plan), err=True)
-    exe = shlex.split(executable) if executable else None
     folder = out or plan.job_file.parent / "farm"
     if engine == "dask":
         _run_dask(plan, scheduler=scheduler, workers=workers, retries=retries)
@@ -84,6 +98,23 @@ def submit(
         else:
             for ident in deadline_farm.submit(plan, folder, **options):
                 typer.echo(f"submitted Deadline job {ident}")
+
+
+def _executable(text: Optional[str]) -> Optional[list[str]]:
+    """``--executable`` as an argument list (shell words), or None for this environment's."""
+    from filmstyle.errors import FilmStyleError
+
+    if text is None:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise FilmStyleError("--executable: holds a control character (a line break?)")
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:  # an unbalanced quote
+        raise FilmStyleError(f"--executable: {clip(repr(text), 80)} is not a command line ({exc})") from None
+    if not words:
+        raise FilmStyleError("--executable: empty; leave it out for this environment's filmstyle")
+    return words
 
 
 def _check_submitter(engine: str, dry_run: bool, cuebot: Optional[str]) -> None:
@@ -146,7 +177,8 @@ def _run_dask(plan, *, scheduler, workers, retries) -> None:
             elif kind == "failed":
                 console.print(f"chunk {data['chunk']} failed after {data['attempts']} attempts: {data['error']}")
 
-        report = run_on_dask(plan, scheduler=scheduler, workers=workers, retries=retries, on_event=on_event)
+        report = run_on_dask(plan, scheduler=scheduler, workers=min(workers, len(plan.chunks)), retries=retries,
+                             on_event=on_event)
     console.print(f"{report.written} written, {report.skipped} skipped in {report.seconds:.1f} s "
                   f"({len(report.retried)} chunk(s) retried) → {plan.output}", soft_wrap=True)
     if report.failed:

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from filmstyle.errors import FilmStyleError
+from filmstyle.errors import FilmStyleError, clip
 from filmstyle.farm.chunks import Chunk, FarmPlan, filmstyle_command
 
 __all__ = ["TOPIC", "ChunkOutcome", "FarmReport", "check_scheduler", "run_chunk", "run_on_dask", "core_sets"]
@@ -132,6 +132,9 @@ def check_scheduler(address: str) -> str:
         from distributed.comm.addressing import parse_address, parse_host_port
     except ImportError:
         raise FilmStyleError("dask: the 'distributed' package is not installed (pip install distributed)") from None
+    if any(c.isspace() or ord(c) < 32 for c in address):  # distributed would try to dial it
+        raise FilmStyleError(f"--scheduler: {clip(repr(address), 80)} holds spaces or control characters; "
+                             "an address is like tcp://host:8786")
     try:
         _, location = parse_address(address)
         host, port = parse_host_port(location)

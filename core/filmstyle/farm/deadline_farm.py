@@ -27,16 +27,35 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from filmstyle.errors import FilmStyleError, JobError, OutputError
+from filmstyle.errors import FilmStyleError, JobError, clip
 from filmstyle.farm.chunks import FarmPlan, filmstyle_command
 from filmstyle.io import format_frame_range
+from filmstyle.io.targets import write_file
 
 __all__ = ["job_info", "plugin_info", "job_files", "write_job_files", "find_deadlinecommand", "submit"]
 
 
 def _quote(arg: str) -> str:
-    """An argument for Deadline's Arguments line: quoted when it has spaces or quotes."""
-    return f'"{arg}"' if re.search(r'[\s"]', arg) else arg
+    """An argument for Deadline's Arguments line: quoted when it has spaces.
+
+    The CommandLine plugin splits the line itself and has no escape for a quote inside a quoted
+    argument, so an argument holding one cannot be passed and is refused.
+    """
+    if '"' in arg:
+        raise JobError(f"deadline: the argument {clip(repr(arg), 80)} holds a double quote, which Deadline's "
+                       "Arguments line cannot carry; rename the file or folder")
+    return f'"{arg}"' if re.search(r"\s", arg) else arg
+
+
+def _one_line_entries(entries: dict[str, str]) -> dict[str, str]:
+    """``entries`` when no value holds a line break or other control character: a job file is one
+    ``Key=Value`` per line, so one would start an entry of its own (a path with a newline in it
+    could set ``Executable``)."""
+    for key, value in entries.items():
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise JobError(f"deadline: {key} would hold a control character (a line break?): "
+                           f"{clip(repr(value), 80)}; rename the file or folder, or change the option")
+    return entries
 
 
 def _step(frames: Sequence[int]) -> int | None:
@@ -99,27 +118,20 @@ def job_files(plan: FarmPlan, *, executable: Sequence[str] | None = None, **job_
     out = []
     for shot in plan.shots:
         stem = plan.name if len(plan.shots) == 1 else f"{plan.name}_{shot[0]}-{shot[-1]}"
-        texts = [job_info(plan, shot, **job_options), plugin_info(plan, shot, executable)]
+        texts = [_one_line_entries(job_info(plan, shot, **job_options)),
+                 _one_line_entries(plugin_info(plan, shot, executable))]
         out.append((stem, *("".join(f"{k}={v}\n" for k, v in t.items()) for t in texts)))
     return out
 
 
 def write_job_files(plan: FarmPlan, out_dir: Path, **kwargs) -> list[tuple[Path, Path]]:
     """Write ``<stem>.job_info.job`` and ``<stem>.plugin_info.job`` per Deadline job into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files = job_files(plan, **kwargs)  # every refusal before anything is made on disk
     written = []
-    for stem, job_text, plugin_text in job_files(plan, **kwargs):
+    for stem, job_text, plugin_text in files:
         pair = []
         for suffix, text in (("job_info", job_text), ("plugin_info", plugin_text)):
-            path = out_dir / f"{stem}.{suffix}.job"
-            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-            try:
-                tmp.write_text(text, encoding="utf-8")
-                os.replace(tmp, path)
-            except OSError as exc:
-                tmp.unlink(missing_ok=True)
-                raise OutputError(f"{path}: cannot write the Deadline job file ({exc.strerror or exc})") from None
-            pair.append(path)
+            pair.append(write_file(out_dir / f"{stem}.{suffix}.job", text.encode("utf-8")))
         written.append((pair[0], pair[1]))
     return written
 

@@ -27,9 +27,10 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from filmstyle.errors import FilmStyleError, OutputError
+from filmstyle.errors import FilmStyleError
 from filmstyle.farm.chunks import FarmPlan, filmstyle_command
 from filmstyle.io import format_frame_range
+from filmstyle.io.targets import write_file
 
 __all__ = ["build_outline", "serialize", "cuebot_configured", "submit", "layer_command"]
 
@@ -104,16 +105,8 @@ def cuebot_configured(cuebot: str | None = None) -> bool:
 
 def write_spec(plan: FarmPlan, out_dir: Path, **kwargs) -> Path:
     """Write the job spec to ``out_dir/<name>.opencue.xml`` (temp file, then rename) and return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{plan.name}.opencue.xml"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(serialize(plan, **kwargs) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the OpenCue job spec ({exc.strerror or exc})") from None
-    return path
+    text = serialize(plan, **kwargs) + "\n"  # refusals before anything is made on disk
+    return write_file(out_dir / f"{plan.name}.opencue.xml", text.encode("utf-8"))
 
 
 def submit(plan: FarmPlan, *, cuebot: str | None = None, **kwargs) -> list[str]:
