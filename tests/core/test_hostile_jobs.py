@@ -440,6 +440,33 @@ def test_serve_on_a_port_in_use(tmp_path):
     assert not (tmp_path / "worker.json").exists()
 
 
+@pytest.mark.parametrize("args, words", [
+    (("--allow-path", "job.yaml"), "is a file, not a folder"), (("--allow-path", "nope"), "does not exist"),
+    (("--allow-path", ""), "empty"), (("--time-limit", "0"), "--time-limit"), (("--time-limit", "nan"), "got nan"),
+    (("--time-limit", "inf"), "got inf"),
+])
+def test_serve_refuses_folders_and_limits_it_cannot_keep(tmp_path, args, words):
+    (tmp_path / "job.yaml").write_text("{}")
+    result = bounded("serve", *(str(tmp_path / a) if a in ("job.yaml", "nope") else a for a in args),
+                     env={"FILMSTYLE_CONFIG_DIR": str(tmp_path / "cfg")}, timeout=60)
+    one_line(result, words)
+    assert not (tmp_path / "cfg" / "worker.json").exists()
+
+
+def test_a_second_worker_for_one_config_folder_is_refused(tmp_path):
+    from tests.core.hostile import start_worker, stop_worker
+
+    first = start_worker(tmp_path)
+    try:
+        before = (tmp_path / "cfg" / "worker.json").read_text()
+        result = bounded("serve", env={"FILMSTYLE_CONFIG_DIR": str(tmp_path / "cfg")}, timeout=60)
+        one_line(result, "a worker is already running for this config folder", f"pid {first['info']['pid']}")
+        assert (tmp_path / "cfg" / "worker.json").read_text() == before  # the running one stays reachable
+        assert first["client"].health()["status"] == "ok"
+    finally:
+        stop_worker(first)
+
+
 def test_serve_on_an_address_this_machine_lacks(tmp_path):
     result = bounded("serve", "--host", "256.1.1.1", "--allow-remote", env={"FILMSTYLE_CONFIG_DIR": str(tmp_path)})
     one_line(result, "cannot listen on 256.1.1.1")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import math
 import os
 import secrets
 import socket
@@ -44,6 +45,8 @@ __all__ = ["WorkerSettings", "create_app", "serve", "listen", "MAX_BODY_BYTES"]
 
 log = logging.getLogger("filmstyle.server")
 MAX_BODY_BYTES = 1 << 20  # a job with per-frame keys for a few thousand frames fits easily
+#: Longest a job may be allowed to run (``--time-limit``): a month.
+MAX_JOB_TIME_LIMIT = 30 * 24 * 3600.0
 #: Open connections served at once; more are answered 503 (host tools hold one or two each).
 MAX_CONNECTIONS = 256
 
@@ -330,13 +333,20 @@ def serve(
         ready: called with the ``worker.json`` dict once the socket listens (tests, launchers).
 
     Raises:
-        WorkerError: a non-loopback ``host`` without ``allow_remote``.
+        WorkerError: a non-loopback ``host`` without ``allow_remote``, an allowed folder that is
+            not a folder, a time limit out of range, or another live worker in this config folder.
     """
     import uvicorn
 
     discovery.check_bind(host, allow_remote)
-    sock = listen(host, port)
     settings = settings or WorkerSettings()
+    discovery.check_allowed_folders(settings.allow_paths)
+    limit = settings.job_time_limit
+    if limit is not None and not (math.isfinite(limit) and 0 < limit <= MAX_JOB_TIME_LIMIT):
+        raise WorkerError(f"--time-limit: expected seconds above 0, at most {MAX_JOB_TIME_LIMIT:.0f} (30 days), "
+                          f"got {limit:g}")
+    discovery.check_no_live_worker()
+    sock = listen(host, port)
     guarded = create_app(settings)
     info = {"host": host, "port": sock.getsockname()[1], "token": settings.token, "pid": os.getpid()}
     path = discovery.write_worker_file(info)

@@ -27,6 +27,8 @@ __all__ = [
     "read_worker_file",
     "remove_worker_file",
     "check_bind",
+    "check_no_live_worker",
+    "check_allowed_folders",
     "PathPolicy",
 ]
 
@@ -82,6 +84,47 @@ def check_bind(host: str, allow_remote: bool) -> None:
             f"--host: expected a loopback address ({', '.join(sorted(LOOPBACK_HOSTS))}), got {clip(repr(host), 60)}; "
             "pass --allow-remote to listen on other interfaces (anyone holding the token can then render)"
         )
+
+
+def check_no_live_worker(path: Path | None = None) -> None:
+    """Refuse to start while ``worker.json`` names another worker that is alive and listening: the
+    new one would take the file over and leave the running one (and its jobs) unreachable."""
+    import socket
+
+    path = path or worker_file()
+    info = read_worker_file(path)
+    if not isinstance(info, dict):
+        return
+    pid, port, host = info.get("pid"), info.get("port"), info.get("host", "127.0.0.1")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0 or pid == os.getpid():
+        return
+    if not isinstance(port, int) or not 0 < port < 65536 or not isinstance(host, str):
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return  # stale: its worker died without removing it
+    except (PermissionError, OSError):
+        pass  # alive, another user's (or no signal here): the port decides
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            pass
+    except OSError:
+        return
+    raise WorkerError(f"a worker is already running for this config folder (pid {pid}, port {port}; {path}); "
+                      f"hosts use it as it is, or stop it first (or set {CONFIG_ENV} to another folder)")
+
+
+def check_allowed_folders(paths: list[Path]) -> list[Path]:
+    """``paths`` when each is an existing folder; else one :class:`WorkerError` line naming it
+    (a file or a typo would otherwise make the worker refuse every job, or allow the wrong one)."""
+    for path in paths:
+        if not str(path).strip() or str(path) == ".":
+            raise WorkerError("--allow-path: empty; name a folder")
+        if not Path(path).expanduser().is_dir():
+            what = "is a file, not a folder" if Path(path).expanduser().exists() else "does not exist"
+            raise WorkerError(f"--allow-path: {clip(path, 160)} {what}")
+    return paths
 
 
 @dataclass
