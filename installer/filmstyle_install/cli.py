@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from filmstyle_install import doctor, hosts
+from filmstyle_install import doctor, environment, hosts
 from filmstyle_install.fsops import InstallError
 from filmstyle_install.installation import Options, install, uninstall
 from filmstyle_install.layout import compute_layout
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("command", nargs="?", choices=COMMANDS, default="install", help="what to do (default: install)")
     where = p.add_argument_group("where")
-    where.add_argument("--prefix", type=Path, help="folder for the environment and the host folders "
+    where.add_argument("--prefix", metavar="DIR", help="folder for the environment and the host folders "
                        "(default: the per-user data folder, or the all-users one with --all-users)")
     where.add_argument("--all-users", action="store_true",
                        help="install for every user of this machine (needs administrator/root rights)")
@@ -79,6 +79,31 @@ def _split(text: str, valid: Sequence[str], option: str) -> tuple[str, ...]:
     return items
 
 
+def _prefix(raw: str | None, checkouts: Sequence[Path]) -> Path | None:
+    """``--prefix`` as an absolute folder, refused where installing (and uninstalling) would do harm.
+
+    Uninstall removes what was put into the prefix, so a prefix in a filmstyle checkout would
+    copy the host folders over their own sources, and ``/`` or an empty string (the current
+    folder, wherever the command happens to run) would scatter filmstyle's folders there.
+    """
+    if raw is None:
+        return None
+    if not raw.strip():
+        raise InstallError("--prefix: empty; name the folder to install into")
+    prefix = Path(os.path.abspath(raw))
+    real = Path(os.path.realpath(prefix))
+    if real.parent == real:
+        raise InstallError(f"--prefix: {raw} is the filesystem root; name a folder for filmstyle")
+    for checkout in checkouts:
+        root = Path(os.path.realpath(checkout))
+        if (root / "pyproject.toml").is_file() and (real == root or root in real.parents):
+            raise InstallError(f"--prefix: {raw} is in the filmstyle checkout {root}; install outside it")
+    existing = next((p for p in (prefix, *prefix.parents) if os.path.lexists(p)), None)
+    if existing is not None and not existing.is_dir():
+        raise InstallError(f"--prefix: {existing} is a file, not a folder")
+    return prefix
+
+
 def main(argv: Sequence[str] | None = None, *, platform: str | None = None, environ: Mapping[str, str] | None = None,
          home: Path | None = None, system_root: Path | None = None) -> int:
     """Run the installer; returns the exit status.
@@ -95,9 +120,13 @@ def main(argv: Sequence[str] | None = None, *, platform: str | None = None, envi
 
     try:
         versions = [v.strip() for item in args.nuke_version for v in item.split(",") if v.strip()]
+        if args.cuda is not None and not environment.CUDA_VARIANT.fullmatch(args.cuda):
+            raise InstallError(f"--cuda: expected a PyTorch CUDA variant such as cu128, got {args.cuda!r}")
+        checkouts = [_CHECKOUT] + ([args.source] if args.source is not None else [])
+        prefix = _prefix(args.prefix, checkouts)
         try:
             layout = compute_layout(plat, "all" if args.all_users else "user", environ=environ,
-                                    home=Path(home) if home else Path.home(), prefix=args.prefix,
+                                    home=Path(home) if home else Path.home(), prefix=prefix,
                                     nuke_versions=versions, system_root=system_root)
         except ValueError as exc:
             raise InstallError(str(exc)) from None

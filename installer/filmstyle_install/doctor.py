@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 from filmstyle_install import environment
 from filmstyle_install.blocks import BlockError, find_block
 from filmstyle_install.fsops import InstallError
-from filmstyle_install.manifest import Manifest, ManifestError, sha256_file
+from filmstyle_install.manifest import Manifest, ManifestError, json_type, sha256_file
 
 __all__ = ["Check", "SECTIONS", "run_doctor", "format_report", "report_json", "exit_status"]
 
@@ -55,11 +55,13 @@ def run_doctor(host_config: Path, *, python: str | None = None, skip: Sequence[s
     env = dict(os.environ if environ is None else environ)
     checks: list[Check] = []
     install: list[Check] = []
-    config = _read_json(host_config)
+    config, problem = _read_host_config(host_config)
     manifest = None
     if config is None:
         install.append(Check("installation", "fail", f"{host_config}: not found; hosts cannot find filmstyle",
                              f"install it: {_REINSTALL}"))
+    elif problem:
+        install.append(Check("installation", "fail", problem, f"install again: {_REINSTALL}"))
     else:
         prefix = config.get("prefix")
         try:
@@ -71,13 +73,14 @@ def run_doctor(host_config: Path, *, python: str | None = None, skip: Sequence[s
     if "install" not in skip:
         checks += install
     python = python or (config or {}).get("python")
-    runnable = bool(python) and Path(str(python)).is_file()
-    device = (config or {}).get("device", "cpu")
+    unrunnable = environment.interpreter_problem(python) if python else "not found"
+    runnable = not unrunnable
+    device = (config or {}).get("device") or "cpu"
     if "env" not in skip:
         if runnable:
             checks += _environment(str(python), device, env)
         else:
-            checks.append(Check("environment", "fail", f"interpreter {python or '(none configured)'} not found",
+            checks.append(Check("environment", "fail", f"interpreter {python or '(none configured)'} {unrunnable}",
                                 f"install again: {_REINSTALL}"))
     if "worker" not in skip:
         if runnable:
@@ -87,6 +90,38 @@ def run_doctor(host_config: Path, *, python: str | None = None, skip: Sequence[s
     if "hosts" not in skip:
         checks += _hosts(manifest, config or {}, env)
     return checks
+
+
+_HOST_TEXT = ("python", "prefix", "plugin_path", "nuke_path", "device", "version")
+
+
+def _read_host_config(path: Path) -> tuple[dict | None, str]:
+    """``host.json``'s entries and, when it cannot be used, why (one line naming the file).
+
+    ``(None, "")`` when there is none; ``({}, why)`` when it is a folder, unreadable, not JSON or
+    has an entry of the wrong type, so the checks after it see no configuration at all.
+    """
+    if path.is_dir():  # Windows reports reading a folder as a permission problem
+        return {}, f"{path}: a folder, not a file; hosts cannot read it"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, ""
+    except UnicodeDecodeError:
+        return {}, f"{path}: not a text file (not UTF-8); hosts cannot read it"
+    except ValueError as exc:
+        return {}, f"{path}: not valid JSON ({exc}); hosts cannot read it"
+    except OSError as exc:
+        return {}, f"{path}: unreadable ({exc.strerror or exc}); hosts cannot read it"
+    if not isinstance(data, dict):
+        return {}, f"{path}: should hold a JSON object, holds {json_type(data)}; hosts cannot read it"
+    for key in _HOST_TEXT:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return {}, f"{path}: \"{key}\" should be a string, got {json_type(data[key])}"
+    args = data.get("serve_args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        return {}, f"{path}: \"serve_args\" should be a list of strings, got {json.dumps(args)[:60]}"
+    return data, ""
 
 
 def _read_json(path: Path) -> dict | None:
@@ -103,8 +138,9 @@ def _installation(path: Path, config: dict, manifest: Manifest | None) -> Check:
     python = config.get("python")
     if not python:
         return Check("installation", "fail", f"{path}: no \"python\" entry", f"install again: {_REINSTALL}")
-    if not Path(python).is_file():
-        return Check("installation", "fail", f"{path}: python {python} does not exist",
+    problem = environment.interpreter_problem(python)
+    if problem:
+        return Check("installation", "fail", f"{path}: python {python} {problem}",
                      f"install again: {_REINSTALL}")
     plugin = config.get("plugin_path")
     if plugin and not (Path(plugin) / "filmstyle_plugin" / "__init__.py").is_file():

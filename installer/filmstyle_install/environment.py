@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,12 +20,14 @@ from typing import Any, Callable, Mapping, Sequence
 
 from filmstyle_install.fsops import InstallError
 
-__all__ = ["MIN_PYTHON", "CUDA_INDEX", "STAMP", "find_base_python", "python_version", "create_venv", "Pip",
+__all__ = ["MIN_PYTHON", "CUDA_INDEX", "CUDA_VARIANT", "STAMP", "interpreter_problem", "find_base_python", "python_version", "create_venv", "Pip",
            "run_probe", "quiet_env", "read_stamp", "write_stamp"]
 
 MIN_PYTHON = (3, 10)
 #: PyTorch's wheel index for CUDA builds; ``--cuda cu126`` picks another variant.
 CUDA_INDEX = "https://download.pytorch.org/whl/{variant}"
+#: The form of PyTorch's CUDA variants (cu118, cu128); anything else would end up in pip's --index-url.
+CUDA_VARIANT = re.compile(r"cu[0-9]+")
 STAMP = "filmstyle-install.json"
 _PROBE = Path(__file__).with_name("probe.py")
 
@@ -41,6 +44,18 @@ def python_version(python: str) -> tuple[int, int] | None:
         return int(major), int(minor)
     except ValueError:
         return None
+
+
+def interpreter_problem(python: str) -> str | None:
+    """Why ``python`` cannot be run as an interpreter (``"does not exist"``...), ``None`` when it can."""
+    path = Path(python)
+    if not path.exists():
+        return "does not exist"
+    if not path.is_file():
+        return "is not a file"
+    if not os.access(path, os.X_OK):
+        return "is not executable"
+    return None
 
 
 def find_base_python(requested: str | None) -> str:
@@ -126,6 +141,8 @@ def run_probe(python: str, command: str, *args: str, env: Mapping[str, str] | No
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise InstallError(f"{python}: interpreter not found") from None
+    except OSError as exc:  # a folder, a file without execute permission, not a program
+        raise InstallError(f"{python}: cannot run it ({exc.strerror or exc})") from None
     except subprocess.TimeoutExpired:
         raise InstallError(f"{python}: '{command}' did not finish within {timeout:g} s") from None
     try:

@@ -52,6 +52,16 @@ def read_host_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def _text(value: object) -> str:
+    """A string field of a file the user may have edited; anything else counts as absent."""
+    return value if isinstance(value, str) else ""
+
+
+def _pid(info: dict) -> int:
+    pid = info.get("pid")
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) else 0
+
+
 def _step(say: Say, n: int, total: int, text: str) -> None:
     say(f"[{n}/{total}] {text}")
 
@@ -63,11 +73,15 @@ def install(opts: Options, layout: Layout, source: Source, say: Say, environ: Ma
         InstallError: a conflict, a permission problem or a failed step (one line naming the path).
     """
     started = time.monotonic()
+    if opts.python:  # before anything is written: a real install would already have made the prefix
+        problem = environment.interpreter_problem(opts.python)
+        if problem:
+            raise InstallError(f"--python: {opts.python} {problem}")
     try:
         old = Manifest.load(layout.manifest_file)
     except ManifestError as exc:
         raise InstallError(f"{exc}; move it away to start afresh") from None
-    other = read_host_json(layout.host_config).get("prefix")
+    other = _text(read_host_json(layout.host_config).get("prefix"))
     if other and Path(other) != layout.prefix and (Path(other) / layout.manifest_file.name).is_file():
         raise InstallError(f"filmstyle is already installed in {other}; uninstall it first "
                            f"(--uninstall --prefix {other}) or install there again")
@@ -194,8 +208,6 @@ def _preflight(rec: Recorder, plan: list[tuple[Path, bytes, str]], opts: Options
 def _environment(opts: Options, layout: Layout, source: Source, rec: Recorder, say: Say,
                  environ: Mapping[str, str]) -> None:
     if opts.python:
-        if opts.dry_run and not Path(opts.python).exists():
-            raise InstallError(f"--python: {opts.python} does not exist")
         info = environment.run_probe(opts.python, "info", env=dict(environ), timeout=300)
         say(f"  using the existing environment {opts.python} (filmstyle {info['version']}; left as it is)")
         return
@@ -282,11 +294,11 @@ def uninstall(layout: Layout, say: Say, *, dry_run: bool = False) -> list[str]:
     except ManifestError as exc:
         raise InstallError(str(exc)) from None
     if manifest is None:
-        hint = read_host_json(layout.host_config).get("prefix")
+        hint = _text(read_host_json(layout.host_config).get("prefix"))
         where = f"; host.json names {hint} (--prefix {hint})" if hint and Path(hint) != layout.prefix else ""
         raise InstallError(f"{layout.manifest_file}: no filmstyle installation here{where}")
     worker = read_host_json(layout.config_dir / "worker.json")
-    if worker.get("pid") and _alive(int(worker["pid"])) and manifest.venv:
+    if _pid(worker) and _alive(_pid(worker)) and manifest.venv:
         raise InstallError(f"a filmstyle worker (pid {worker['pid']}) is running; stop it first")
     say(f"{'Would remove' if dry_run else 'Removing'} filmstyle {manifest.version} from {layout.prefix}")
     for runtime in _runtime_files(layout):
@@ -314,7 +326,7 @@ def _runtime_files(layout: Layout) -> list[Path]:
         found.append(log)
     worker = layout.config_dir / "worker.json"
     info = read_host_json(worker)
-    if worker.is_file() and not _alive(int(info.get("pid", 0) or 0)):
+    if worker.is_file() and not _alive(_pid(info)):
         found.append(worker)
     return found
 

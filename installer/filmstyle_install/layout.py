@@ -154,6 +154,10 @@ def compute_layout(
         raise ValueError(f"platform: expected one of {', '.join(PLATFORMS)}, got {platform!r}")
     if scope not in SCOPES:
         raise ValueError(f"scope: expected one of {', '.join(SCOPES)}, got {scope!r}")
+    # Checked whatever the scope: a malformed version must not pass unnoticed because it goes unused.
+    for version in nuke_versions:
+        if not re.fullmatch(r"\d+\.\d+", version):
+            raise ValueError(f"--nuke-version: expected major.minor such as 15.1, got {version!r}")
     home = Path(home)
     config = paths.config_dir(platform, environ, home)
     if scope == "user":
@@ -181,9 +185,6 @@ def compute_layout(
         else:
             fusion = _rebase(_RESOLVE_ALL[platform], system_root)
         versions = list(nuke_versions) or installed_nuke_versions(platform, environ, system_root)
-        for version in versions:
-            if not re.fullmatch(r"\d+\.\d+", version):
-                raise ValueError(f"--nuke-version: expected major.minor such as 15.1, got {version!r}")
         shared = _nuke_shared(platform, environ, system_root)
         nuke_inits = tuple(shared / v / "plugins" / "init.py" for v in versions)
     return Layout(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["FORMAT", "FileEntry", "BlockEntry", "Manifest", "ManifestError", "sha256_bytes", "sha256_file",
-           "atomic_write"]
+           "atomic_write", "json_type"]
 
 FORMAT = "filmstyle-install-1"
 
@@ -150,22 +150,94 @@ class Manifest:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             got = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ManifestError(f"{path}: expected an install manifest of format {FORMAT}, got {got!r}")
-        try:
-            return cls(
-                version=str(data["version"]),
-                platform=str(data["platform"]),
-                scope=str(data["scope"]),
-                prefix=str(data["prefix"]),
-                python=str(data["python"]),
-                venv=data.get("venv"),
-                installed_at=str(data.get("installed_at", "")),
-                options=dict(data.get("options", {})),
-                dirs=[str(d) for d in data.get("dirs", [])],
-                files=[FileEntry(f["path"], f["sha256"], f.get("role", ""), bool(f.get("owned", True)),
-                                 f.get("backup")) for f in data.get("files", [])],
-                blocks=[BlockEntry(b["path"], b["sha256"], b["separator"], bool(b["created_file"]))
-                        for b in data.get("blocks", [])],
-                notes=[str(n) for n in data.get("notes", [])],
-            )
-        except (KeyError, TypeError) as exc:
-            raise ManifestError(f"{path}: install manifest is missing field {exc}") from None
+        # Every field is checked before anything is built, so uninstall never acts on half a
+        # manifest and a hand-edited one is named by its bad field, not by a Python exception.
+        check = _Fields(path)
+        files = [check.entry(f"files[{i}]", f, ("path", "sha256"), ("role", "backup", "owned"))
+                 for i, f in enumerate(check.value(data, "files", list, []))]
+        blocks = [check.entry(f"blocks[{i}]", b, ("path", "sha256", "separator", "created_file"), ())
+                  for i, b in enumerate(check.value(data, "blocks", list, []))]
+        return cls(
+            version=check.value(data, "version", str),
+            platform=check.value(data, "platform", str),
+            scope=check.value(data, "scope", str),
+            prefix=check.path(data, "prefix"),
+            python=check.value(data, "python", str),
+            venv=check.path(data, "venv", optional=True),
+            installed_at=check.value(data, "installed_at", str, ""),
+            options=check.options(data),
+            dirs=[check.path({"dirs": d}, "dirs", label=f"dirs[{i}]")
+                  for i, d in enumerate(check.value(data, "dirs", list, []))],
+            files=[FileEntry(f["path"], f["sha256"], f.get("role", ""), f.get("owned", True), f.get("backup"))
+                   for f in files],
+            blocks=[BlockEntry(b["path"], b["sha256"], b["separator"], b["created_file"]) for b in blocks],
+            notes=[check.value({"notes": n}, "notes", str, label=f"notes[{i}]")
+                   for i, n in enumerate(check.value(data, "notes", list, []))],
+        )
+
+
+_MISSING = object()
+_TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", bool: "true or false"}
+_ENTRY_TYPES = {"path": "path", "backup": "path", "sha256": str, "role": str, "separator": str,
+                "owned": bool, "created_file": bool}
+
+
+class _Fields:
+    """Type checks for :meth:`Manifest.load`; each failure is one :class:`ManifestError` line."""
+
+    def __init__(self, manifest: Path) -> None:
+        self.manifest = manifest
+
+    def fail(self, label: str, problem: str) -> ManifestError:
+        return ManifestError(f"{self.manifest}: install manifest field {label!r} {problem}")
+
+    def value(self, data: dict, key: str, kind: type, default: Any = _MISSING, *, label: str = "") -> Any:
+        label = label or key
+        value = data.get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise ManifestError(f"{self.manifest}: install manifest is missing field {label!r}")
+            return default
+        if not isinstance(value, kind):
+            raise self.fail(label, f"should be {_TYPE_NAMES[kind]}, got {json_type(value)}")
+        return value
+
+    def path(self, data: dict, key: str, *, optional: bool = False, label: str = "") -> str | None:
+        label = label or key
+        if optional and data.get(key) is None:
+            return None
+        value = self.value(data, key, str, label=label)
+        # Uninstall deletes these: a relative path would be taken from wherever it runs.
+        if not os.path.isabs(value):
+            raise self.fail(label, f"should be an absolute path, got {value!r}")
+        return value
+
+    def options(self, data: dict) -> dict:
+        options = self.value(data, "options", dict, {})
+        hosts = self.value(options, "hosts", list, [], label="options.hosts")
+        for i, host in enumerate(hosts):
+            self.value({"h": host}, "h", str, label=f"options.hosts[{i}]")
+        return options
+
+    def entry(self, label: str, entry: Any, required: tuple[str, ...], optional: tuple[str, ...]) -> dict:
+        if not isinstance(entry, dict):
+            raise self.fail(label, f"should be an object, got {json_type(entry)}")
+        for key in (*required, *optional):
+            if key not in required and key not in entry:
+                continue
+            kind = _ENTRY_TYPES[key]
+            if kind == "path":
+                self.path(entry, key, optional=key not in required, label=f"{label}.{key}")
+            else:
+                self.value(entry, key, kind, label=f"{label}.{key}")
+        return entry
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in the words an error message uses (``a number``, ``null``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    return {int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__)
