@@ -59,6 +59,9 @@ class PanelWindow(QMainWindow):
         self.frames: tuple[int, ...] = ()
         self.view: SourceView | None = None
         self.preview_seconds: float | None = None
+        # Why the viewer has no preview: kept apart from the status line, which a later
+        # thumbnail failure overwrites, so --screenshot names the real cause.
+        self.preview_error: str | None = None
         self._serials = itertools.count(1)
         self._view_serial = 0
         self._shown_view_serial = -1
@@ -187,10 +190,12 @@ class PanelWindow(QMainWindow):
         self.viewer.set_after(None)
         self.viewer.set_masks([])
         self.looks.imported.clear()
+        self.preview_error = None
         try:
             self.frames = doc.frames()
         except FilmStyleError as exc:
             self.frames = ()
+            self.preview_error = str(exc)
             self._status(str(exc), error=True)
             self.viewer.set_message(str(exc))
         self.frame = self.frames[0] if self.frames else 0
@@ -294,6 +299,7 @@ class PanelWindow(QMainWindow):
         self.looks.set_content(entries, weights, doc.base_dir)
         self.form.refresh(doc, float(self.frame), shot)
         if doc.error:
+            self.preview_error = doc.error
             self._status(doc.error, error=True)
             self.viewer.set_after_note("the job has an error")
             self.viewer.mark_after_stale()
@@ -340,6 +346,7 @@ class PanelWindow(QMainWindow):
     def _view_failed(self, serial: int, error: str) -> None:
         if serial == self._view_serial:
             self._shown_view_serial = serial
+            self.preview_error = error
             self.viewer.set_before(None)
             self.viewer.set_message(error)
             self._status(error, error=True)
@@ -372,6 +379,7 @@ class PanelWindow(QMainWindow):
         self._preview_key = key
         self._preview_serial = next(self._serials)
         self._preview_pending = True
+        self.preview_error = None
         self.viewer.set_after_note("rendering…")
         self.link.request_preview(PreviewRequest(self._preview_serial, doc.absolute_data(), view, self._factor()))
 
@@ -388,6 +396,7 @@ class PanelWindow(QMainWindow):
     def _preview_failed(self, serial: int, error: str) -> None:
         if serial == self._preview_serial:
             self._preview_pending = False
+            self.preview_error = error
             self.viewer.set_after(None)
             self.viewer.set_after_note("failed")
             self._status(f"preview: {error}", error=True)
@@ -441,6 +450,7 @@ class PanelWindow(QMainWindow):
 
     def _link_failed(self, error: str) -> None:
         self._status(f"worker: {error}", error=True)
+        self.preview_error = f"worker: {error}"
         self._preview_pending = False
         self._thumbs_pending.clear()
         self.viewer.set_after_note("no worker")
