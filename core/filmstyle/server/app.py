@@ -38,7 +38,7 @@ from filmstyle.job.paths import job_paths
 from filmstyle.job.plan import RenderPlan, build_plan
 from filmstyle.server import discovery
 from filmstyle.server.discovery import PathPolicy
-from filmstyle.server.queue import JobQueue, QueueFull, parse_job
+from filmstyle.server.queue import JobQueue, QueueFull, parse_body, parse_job
 from filmstyle.server.shot_routes import add_shot_routes
 
 __all__ = ["WorkerSettings", "create_app", "serve", "listen", "MAX_BODY_BYTES"]
@@ -175,14 +175,8 @@ def create_app(settings: WorkerSettings, jobs_queue: JobQueue | None = None):
 
     def compile_job(raw: bytes) -> RenderPlan | JSONResponse:
         try:
-            data = json.loads(raw)
-        except RecursionError:
-            return JSONResponse({"detail": "body: JSON nested too deeply"}, status_code=422)
-        except ValueError as exc:
-            return JSONResponse({"detail": f"body: not valid JSON ({one_line(clip(exc, 120))})"}, status_code=422)
-        try:
             # Every path the job names is checked against the allow-list before it is looked at.
-            job = parse_job(data, base_dir, check_path=confine)
+            job = parse_job(parse_body(raw), base_dir, check_path=confine)
         except PathRefused as exc:
             return JSONResponse({"detail": one_line(exc)}, status_code=403)
         except FilmStyleError as exc:

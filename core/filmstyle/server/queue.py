@@ -7,6 +7,7 @@ fails at once with a one-line error; the render thread only ever sees plans that
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import queue
 import threading
@@ -20,12 +21,12 @@ from typing import Any
 from filmstyle.engine.pipeline import FramePipeline
 from filmstyle.engine.sequence import render_sequence
 from filmstyle.engine.stylize import FrameStylizer
-from filmstyle.errors import FilmStyleError, RenderCancelled
+from filmstyle.errors import FilmStyleError, JobError, RenderCancelled, clip, one_line
 from filmstyle.job.limits import PathCheck
 from filmstyle.job.model import Job, job_from_data
 from filmstyle.job.plan import RenderPlan
 
-__all__ = ["JobRecord", "JobQueue", "QueueFull", "parse_job", "STATES", "MAX_WAITING", "MAX_FINISHED"]
+__all__ = ["JobRecord", "JobQueue", "QueueFull", "parse_body", "parse_job", "STATES", "MAX_WAITING", "MAX_FINISHED"]
 
 log = logging.getLogger("filmstyle.server")
 STATES = ("queued", "running", "done", "failed", "cancelled")
@@ -38,6 +39,17 @@ MAX_FINISHED = 256
 
 class QueueFull(FilmStyleError):
     """:data:`MAX_WAITING` jobs are waiting already (HTTP 429)."""
+
+
+def parse_body(raw: bytes) -> Any:
+    """A request body as JSON data; :class:`JobError` (one line, 422) when it is not JSON or is
+    nested past what the parser can take."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise JobError("body: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise JobError(f"body: not valid JSON ({one_line(clip(exc, 120))})") from None
 
 
 def parse_job(data: Any, base_dir: Path, *, check_path: PathCheck | None = None) -> Job:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -22,7 +21,7 @@ from filmstyle.job.paths import job_paths
 from filmstyle.io.targets import same_file
 from filmstyle.job.plan import RenderPlan, build_plan
 from filmstyle.server.discovery import PathPolicy
-from filmstyle.server.queue import JobQueue, QueueFull, parse_job
+from filmstyle.server.queue import JobQueue, QueueFull, parse_body, parse_job
 from filmstyle.server.shots import ShotRequest, ShotSessions, check_tool, parse_shot_request
 
 __all__ = ["add_shot_routes"]
@@ -51,13 +50,7 @@ def add_shot_routes(app: FastAPI, work: JobQueue, policy: PathPolicy, base_dir: 
 
     def compile_frame(tool: str, raw: bytes) -> tuple[ShotRequest, RenderPlan] | JSONResponse:
         try:
-            data = json.loads(raw)
-        except RecursionError:
-            return JSONResponse({"detail": "body: JSON nested too deeply"}, status_code=422)
-        except ValueError as exc:
-            return JSONResponse({"detail": f"body: not valid JSON ({one_line(clip(exc, 120))})"}, status_code=422)
-        try:
-            shot = parse_shot_request(tool, data)
+            shot = parse_shot_request(tool, parse_body(raw))
             # every path the job names is checked before anything looks at it
             job = parse_job(shot.job, base_dir, check_path=lambda where, path: policy.check(path, f"job.{where}"))
         except PathRefused as exc:
