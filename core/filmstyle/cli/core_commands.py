@@ -54,8 +54,7 @@ def styles(
 
         check_sheet_path(sheet)
         refuse_inputs(sheet, [("--image picture", image)], field="--sheet")
-        if image is not None:
-            sheet_picture(image)
+        picture = sheet_picture(image)
     if as_json:
         typer.echo(json.dumps([{"index": i, "name": n} for i, n in enumerate(BUILTIN_STYLES)], indent=2))
     else:
@@ -65,7 +64,7 @@ def styles(
     if sheet is not None:
         from filmstyle.tools.sheets import builtin_style_sheet
 
-        written = builtin_style_sheet(sheet, image=image)
+        written = builtin_style_sheet(sheet, picture=picture)
         typer.echo(f"sheet: {written}", err=True)
 
 

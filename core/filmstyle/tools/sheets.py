@@ -100,12 +100,14 @@ def sheet_picture(image: Path | None) -> np.ndarray:
     return rgb
 
 
-def builtin_style_sheet(path: Path, *, image: Path | None = None, tile_width: int = 240) -> Path:
+def builtin_style_sheet(path: Path, *, image: Path | None = None, picture: np.ndarray | None = None,
+                        tile_width: int = 240) -> Path:
     """Render every built-in look on ``image`` (default: :func:`sample_photograph`) into one sheet."""
     from filmstyle.job.styles import BUILTIN_STYLES
     from filmstyle.models import Cin26Stylizer
 
-    rgb = np.clip(sheet_picture(image), 0, 1).astype(np.float32)
+    # ``picture``: :func:`sheet_picture`'s result when the caller checked ``image`` already.
+    rgb = np.clip(sheet_picture(image) if picture is None else picture, 0, 1).astype(np.float32)
     # The sheet shows the looks as the network makes them: on a display-encoded picture.
     h, w = rgb.shape[:2]
     scale = 320 / max(h, w)
